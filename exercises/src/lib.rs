@@ -1,0 +1,46 @@
+//! # Graded exercises for *recurrent*
+//!
+//! Each exercise asks you to write one piece of a recurrent network yourself, in plain
+//! `ndarray`, and grades it against the reference implementation in the `recurrent` crate
+//! and, for the backward passes, against central differences with the gradient checker.
+//!
+//! | exercise | file | read first |
+//! |---|---|---|
+//! | 1. one step of an Elman RNN | `src/ex01_rnn_step.rs` | *What a recurrent network is* |
+//! | 2. the forward pass over a sequence | `src/ex02_rnn_forward.rs` | *What a recurrent network is* |
+//! | 3. backpropagation through time | `src/ex03_bptt.rs` | *Backpropagation through time* |
+//! | 4. truncated BPTT(k) | `src/ex04_truncated_bptt.rs` | *Truncated backpropagation through time* |
+//!
+//! ## The loop
+//!
+//! 1. Open one of the files above. Its top comment states the task, the equation and the
+//!    shapes; the function body is a `todo!()` with hints in `// TODO:` comments.
+//! 2. Replace the `todo!()` with your code. Change only the body: the signature (and, in
+//!    exercises 3 and 4, the `BpttGrads` struct) is what the graders call.
+//! 3. Run the graders:
+//!
+//! ```text
+//! cargo test -p exercises                   # every exercise
+//! cargo test -p exercises --test ex03_bptt  # one exercise
+//! cargo xtask grade                         # a table of all exercises, with hints
+//! ```
+//!
+//! A failing test says which quantity is off, by how much, at which index, and what the
+//! most likely mistake is ("did you add the bias b?", "did you accumulate over all time
+//! steps?"). Read the message before the code.
+//!
+//! Each exercise is its own test binary that includes only its own file, so an exercise
+//! that does not compile yet, or panics, does not stop the others from being graded. The
+//! exercises do not depend on each other either: exercise 2 does not call your exercise 1,
+//! and exercises 3 and 4 are given the states of the forward pass.
+//!
+//! ## Stuck?
+//!
+//! Reference solutions are in `exercises/solutions/`; `cargo xtask grade --solutions`
+//! grades them, and `cargo test -p exercises --features solutions` runs the same tests
+//! against them. Try for a while before you look: the point is the moment the gradient
+//! check passes.
+//!
+//! `exercises/mutants/` holds deliberately wrong versions, one planted mistake at a time
+//! (chosen by the `RECURRENT_MUTANT` environment variable); `cargo xtask grade --mutants`
+//! shows that the graders catch each one with the right hint.

@@ -1,0 +1,176 @@
+//! Errors: every public function checks its arguments and says what is wrong in terms of
+//! the arguments the caller passed, instead of panicking deep inside a matrix multiply.
+
+use crate::Real;
+use ndarray::{ArrayBase, Data, Dimension, IntoDimension};
+use std::fmt;
+
+/// Everything that can go wrong when calling the crate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// An array argument has the wrong shape. `expected` uses the book's symbols for the
+    /// free axes (for example `[T, B, 3]`); `found` is the shape that was passed.
+    Shape {
+        arg: &'static str,
+        expected: String,
+        found: Vec<usize>,
+    },
+    /// An argument has an axis of length zero (an empty sequence, an empty batch).
+    Empty { arg: &'static str, axis: String },
+    /// An input holds a NaN or an infinity.
+    NonFinite {
+        arg: &'static str,
+        index: Vec<usize>,
+        value: f64,
+    },
+    /// A configuration value is out of its valid range.
+    Config { field: &'static str, reason: String },
+    /// An argument holds a value out of range (a class index too large, for example).
+    Value { arg: &'static str, reason: String },
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Shape {
+                arg,
+                expected,
+                found,
+            } => write!(
+                f,
+                "shape mismatch in `{arg}`: expected {expected}, found {found:?}"
+            ),
+            Error::Empty { arg, axis } => {
+                write!(f, "`{arg}` is empty: axis {axis} has length 0")
+            }
+            Error::NonFinite { arg, index, value } => {
+                write!(
+                    f,
+                    "`{arg}` holds a non-finite value {value} at index {index:?}"
+                )
+            }
+            Error::Config { field, reason } => {
+                write!(f, "invalid configuration `{field}`: {reason}")
+            }
+            Error::Value { arg, reason } => write!(f, "invalid value in `{arg}`: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// One axis of an expected shape: its symbol in the book (`"T"`, `"B"`, `"D"`, `"H"`) and,
+/// when the axis must have a particular length, that length.
+pub(crate) type Axis = (&'static str, Option<usize>);
+
+fn describe(expected: &[Axis]) -> String {
+    let parts: Vec<String> = expected
+        .iter()
+        .map(|(name, len)| match len {
+            Some(n) => format!("{name}={n}"),
+            None => (*name).to_string(),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Checks rank, fixed axis lengths and non-emptiness of an argument.
+pub(crate) fn check_shape(arg: &'static str, found: &[usize], expected: &[Axis]) -> Result<()> {
+    let rank_ok = found.len() == expected.len();
+    let lens_ok = rank_ok
+        && found
+            .iter()
+            .zip(expected)
+            .all(|(&n, (_, want))| want.is_none_or(|w| w == n));
+    if !lens_ok {
+        return Err(Error::Shape {
+            arg,
+            expected: describe(expected),
+            found: found.to_vec(),
+        });
+    }
+    if let Some((_, (name, _))) = found.iter().zip(expected).find(|(&n, _)| n == 0) {
+        return Err(Error::Empty {
+            arg,
+            axis: (*name).to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Rejects NaN and infinities, reporting the first offending index.
+pub(crate) fn check_finite<F: Real, S: Data<Elem = F>, D: Dimension>(
+    arg: &'static str,
+    a: &ArrayBase<S, D>,
+) -> Result<()> {
+    match a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some((index, value)) => Err(Error::NonFinite {
+            arg,
+            index: index.into_dimension().slice().to_vec(),
+            value: value.as_f64(),
+        }),
+    }
+}
+
+/// Returns a configuration error unless `ok`.
+pub(crate) fn require(ok: bool, field: &'static str, reason: impl Into<String>) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            field,
+            reason: reason.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::arr2;
+
+    #[test]
+    fn shape_error_names_argument_and_both_shapes() {
+        let err = check_shape(
+            "xs",
+            &[5, 3, 4],
+            &[("T", None), ("B", None), ("D", Some(2))],
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("`xs`"), "{msg}");
+        assert!(msg.contains("[T, B, D=2]"), "{msg}");
+        assert!(msg.contains("[5, 3, 4]"), "{msg}");
+    }
+
+    #[test]
+    fn rank_mismatch_is_a_shape_error() {
+        let err = check_shape("h0", &[3], &[("B", None), ("H", Some(3))]).unwrap_err();
+        assert!(matches!(err, Error::Shape { arg: "h0", .. }));
+    }
+
+    #[test]
+    fn empty_axis_is_named() {
+        let err = check_shape(
+            "xs",
+            &[0, 2, 2],
+            &[("T", None), ("B", None), ("D", Some(2))],
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "`xs` is empty: axis T has length 0");
+    }
+
+    #[test]
+    fn nan_is_reported_with_its_index() {
+        let a = arr2(&[[1.0, 2.0], [f64::NAN, 0.0]]);
+        let err = check_finite("xs", &a).unwrap_err();
+        assert!(
+            matches!(err, Error::NonFinite { arg: "xs", ref index, value } if index == &[1, 0] && value.is_nan())
+        );
+        assert!(err.to_string().contains("[1, 0]"));
+    }
+}

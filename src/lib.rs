@@ -1,0 +1,43 @@
+//! # recurrent
+//!
+//! Recurrent neural networks from first principles: every layer is a forward pass and a
+//! hand-written backward pass side by side, checked against central differences. The
+//! crate is the code of the book in `book/`; each module says which chapter explains it.
+
+pub mod activations;
+pub mod cell;
+pub mod error;
+pub mod gradcheck;
+pub mod init;
+pub mod linear;
+pub mod loss;
+pub mod optim;
+pub mod params;
+pub mod real;
+pub mod rnn;
+pub mod tasks;
+pub mod train;
+
+pub use cell::{Backward, Recurrent};
+pub use error::{Error, Result};
+pub use init::Init;
+pub use linear::{Linear, LinearGrads};
+pub use params::Params;
+pub use real::Real;
+pub use rnn::{Rnn, RnnBackward, RnnCache, RnnConfig, RnnGrads};
+
+/// The book's pages, so that `cargo test` compiles and runs every Rust block in them
+/// against this crate: the text cannot drift from the code.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../book/src/introduction.md")]
+    struct Introduction;
+    #[doc = include_str!("../book/src/what-is-an-rnn.md")]
+    struct WhatIsAnRnn;
+    #[doc = include_str!("../book/src/notation.md")]
+    struct Notation;
+    #[doc = include_str!("../book/src/errata.md")]
+    struct Errata;
+    #[doc = include_str!("../book/src/references.md")]
+    struct References;
+}

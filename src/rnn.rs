@@ -1,0 +1,439 @@
+//! The Elman RNN (Elman 1990) over a batch of sequences, with backpropagation through time.
+//!
+//! $$h_t = \tanh(x_t W_{xh}^\top + h_{t-1} W_{hh}^\top + b)$$
+//!
+//! Rows are examples: $x_t$ is (B, D), $h_t$ is (B, H), `w_xh` is (H, D) and `w_hh` is
+//! (H, H), the same layout as PyTorch's `weight_ih_l0` and `weight_hh_l0`. Sequences are
+//! time-major: `xs` is (T, B, D).
+
+use crate::activations::{tanh, tanh_grad_from_output};
+use crate::cell::{Backward, Recurrent};
+use crate::error::{check_finite, check_shape, require};
+use crate::init::{self, Init};
+use crate::{Params, Real, Result};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{
+    s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, Zip,
+};
+
+/// How to build an [`Rnn`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RnnConfig {
+    /// D, the size of each input vector. Default 1: the smallest useful input, a scalar
+    /// signal; set it to your data's width.
+    pub input_size: usize,
+    /// H, the size of the state. Default 32: enough for the toy tasks of the first
+    /// chapters and small enough that a gradient check runs in a blink.
+    pub hidden_size: usize,
+    /// How to draw $W_{hh}$. Default [`Init::Uniform`], PyTorch's default, so that results
+    /// compare with `nn.RNN`. $W_{xh}$ and $b$ are always drawn from
+    /// $U(\pm 1/\sqrt{H})$ as PyTorch does, except that `Identity` sets $b = 0$ as Le et
+    /// al. (2015) do.
+    pub init: Init,
+    /// The seed of every random draw. Default 0: any fixed number makes runs repeatable.
+    pub seed: u64,
+}
+
+impl Default for RnnConfig {
+    fn default() -> Self {
+        RnnConfig {
+            input_size: 1,
+            hidden_size: 32,
+            init: Init::Uniform,
+            seed: 0,
+        }
+    }
+}
+
+impl RnnConfig {
+    /// Checks every field; [`Rnn::new`] calls it.
+    pub fn validate(&self) -> Result<()> {
+        require(
+            self.input_size > 0,
+            "input_size",
+            "must be at least 1, got 0",
+        )?;
+        require(
+            self.hidden_size > 0,
+            "hidden_size",
+            "must be at least 1, got 0",
+        )?;
+        self.init.validate()
+    }
+}
+
+/// An Elman RNN layer: its three parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rnn<F> {
+    /// $W_{xh}$: (H, D).
+    pub w_xh: Array2<F>,
+    /// $W_{hh}$: (H, H).
+    pub w_hh: Array2<F>,
+    /// $b$: (H,).
+    pub b: Array1<F>,
+}
+
+/// What [`Rnn::forward`] keeps for [`Rnn::backward`]: the inputs and every state.
+#[derive(Clone, Debug)]
+pub struct RnnCache<F> {
+    xs: Array3<F>, // (T, B, D)
+    h0: Array2<F>, // (B, H)
+    hs: Array3<F>, // (T, B, H)
+}
+
+impl<F: Real> RnnCache<F> {
+    /// The states $h_1, \dots, h_T$: (T, B, H).
+    pub fn hs(&self) -> ArrayView3<'_, F> {
+        self.hs.view()
+    }
+    /// The last state $h_T$: (B, H).
+    pub fn h_last(&self) -> ArrayView2<'_, F> {
+        self.hs.index_axis(Axis(0), self.hs.len_of(Axis(0)) - 1)
+    }
+    /// The number of time steps T.
+    pub fn len(&self) -> usize {
+        self.hs.len_of(Axis(0))
+    }
+    /// Always false: a cache is only made from a non-empty sequence.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The bytes this cache holds: the memory that full BPTT must keep, growing as
+    /// $O(T \cdot B \cdot (D + H))$.
+    pub fn bytes(&self) -> usize {
+        (self.xs.len() + self.h0.len() + self.hs.len()) * std::mem::size_of::<F>()
+    }
+}
+
+/// Gradients of the three parameters of an [`Rnn`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RnnGrads<F> {
+    pub w_xh: Array2<F>, // (H, D)
+    pub w_hh: Array2<F>, // (H, H)
+    pub b: Array1<F>,    // (H,)
+}
+
+/// What [`Rnn::backward`] returns: parameter gradients, $\partial L/\partial x_t$,
+/// $\partial L/\partial h_0$, and the total $\partial L/\partial h_t$.
+pub type RnnBackward<F> = Backward<F, RnnGrads<F>, Array2<F>>;
+
+impl<F: Real> Rnn<F> {
+    /// A new layer drawn from `config`; an invalid configuration is an error.
+    pub fn new(config: &RnnConfig) -> Result<Self> {
+        config.validate()?;
+        let (d, h) = (config.input_size, config.hidden_size);
+        let mut rng = init::rng(config.seed);
+        let bound = 1.0 / (h as f64).sqrt();
+        let w_hh = config.init.matrix(h, h, &mut rng)?;
+        let w_xh = match config.init {
+            Init::Xavier => init::xavier_uniform(h, d, &mut rng),
+            _ => init::uniform(h, d, bound, &mut rng),
+        };
+        let b = match config.init {
+            Init::Uniform | Init::Orthogonal { .. } => {
+                init::uniform(1, h, bound, &mut rng).remove_axis(Axis(0))
+            }
+            Init::Xavier | Init::Identity { .. } => Array1::zeros(h),
+        };
+        Ok(Rnn { w_xh, w_hh, b })
+    }
+
+    /// D.
+    pub fn input_size(&self) -> usize {
+        self.w_xh.ncols()
+    }
+
+    /// H.
+    pub fn hidden_size(&self) -> usize {
+        self.w_xh.nrows()
+    }
+
+    fn check_step(&self, x_t: &ArrayView2<F>, h_prev: &ArrayView2<F>) -> Result<()> {
+        check_shape(
+            "x_t",
+            x_t.shape(),
+            &[("B", None), ("D", Some(self.input_size()))],
+        )?;
+        let b = x_t.nrows();
+        check_shape(
+            "h_prev",
+            h_prev.shape(),
+            &[("B", Some(b)), ("H", Some(self.hidden_size()))],
+        )?;
+        check_finite("x_t", x_t)?;
+        check_finite("h_prev", h_prev)
+    }
+
+    fn check_sequence(&self, xs: &ArrayView3<F>, h0: &ArrayView2<F>) -> Result<()> {
+        check_shape(
+            "xs",
+            xs.shape(),
+            &[("T", None), ("B", None), ("D", Some(self.input_size()))],
+        )?;
+        let b = xs.len_of(Axis(1));
+        check_shape(
+            "h0",
+            h0.shape(),
+            &[("B", Some(b)), ("H", Some(self.hidden_size()))],
+        )?;
+        check_finite("xs", xs)?;
+        check_finite("h0", h0)
+    }
+
+    // ANCHOR: step
+    /// One time step: $h_t = \tanh(x_t W_{xh}^\top + h_{t-1} W_{hh}^\top + b)$.
+    /// `x_t` is (B, D), `h_prev` is (B, H); returns $h_t$ (B, H).
+    pub fn step(&self, x_t: ArrayView2<F>, h_prev: ArrayView2<F>) -> Result<Array2<F>> {
+        self.check_step(&x_t, &h_prev)?;
+        let a_t = x_t.dot(&self.w_xh.t()) + h_prev.dot(&self.w_hh.t()) + &self.b; // (B, H)
+        Ok(a_t.mapv(tanh))
+    }
+    // ANCHOR_END: step
+
+    // ANCHOR: forward
+    /// Runs the RNN over `xs` (T, B, D) from `h0` (B, H), keeping every state.
+    ///
+    /// The input projections $x_t W_{xh}^\top + b$ do not depend on the state, so all T of
+    /// them are one (T·B, D)·(D, H) matrix multiply before the loop; the loop adds only
+    /// $h_{t-1} W_{hh}^\top$, in place, into the rows that become $h_t$. Nothing is
+    /// allocated per time step.
+    pub fn forward(&self, xs: ArrayView3<F>, h0: ArrayView2<F>) -> Result<RnnCache<F>> {
+        self.check_sequence(&xs, &h0)?;
+        let (t_len, batch, d) = xs.dim();
+        let h = self.hidden_size();
+        let xs = xs.as_standard_layout().into_owned(); // (T, B, D)
+        let x_flat = xs
+            .view()
+            .into_shape_with_order((t_len * batch, d))
+            .expect("standard layout"); // (T·B, D)
+        let mut hs = Array3::zeros((t_len, batch, h)); // (T, B, H)
+        {
+            let mut a_flat = hs
+                .view_mut()
+                .into_shape_with_order((t_len * batch, h))
+                .expect("standard layout"); // (T·B, H)
+            a_flat.assign(&self.b);
+            general_mat_mul(F::one(), &x_flat, &self.w_xh.t(), F::one(), &mut a_flat);
+        }
+        for t in 0..t_len {
+            let (done, mut rest) = hs.view_mut().split_at(Axis(0), t);
+            let h_prev = if t == 0 {
+                h0.view()
+            } else {
+                done.index_axis(Axis(0), t - 1)
+            }; // (B, H)
+            let mut a_t = rest.index_axis_mut(Axis(0), 0); // (B, H)
+            general_mat_mul(F::one(), &h_prev, &self.w_hh.t(), F::one(), &mut a_t);
+            a_t.mapv_inplace(tanh);
+        }
+        Ok(RnnCache {
+            xs,
+            h0: h0.to_owned(),
+            hs,
+        })
+    }
+    // ANCHOR_END: forward
+
+    // ANCHOR: backward
+    /// Full backpropagation through time.
+    ///
+    /// `dhs` (T, B, H) holds $\partial L/\partial h_t$ *through the layers above only*
+    /// (zero at steps the loss does not read). Walking from $t = T$ down to 1, the total
+    /// derivative is that direct term plus what flows back from step $t+1$:
+    /// $$\frac{dL}{dh_t} = \frac{\partial L}{\partial h_t} + \frac{dL}{dh_{t+1}}\frac{\partial h_{t+1}}{\partial h_t},$$
+    /// which is why the pass must run right to left. The weight gradients are sums over
+    /// time; they are formed after the loop as one matrix multiply each.
+    pub fn backward(&self, cache: &RnnCache<F>, dhs: ArrayView3<F>) -> Result<RnnBackward<F>> {
+        check_shape("dhs", dhs.shape(), &shape3(cache.hs.dim()))?;
+        let (t_len, batch, h) = cache.hs.dim();
+        let mut dh_total = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/dh_t
+        let mut das = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/da_t, a_t before tanh
+        let mut dh_next = Array2::zeros((batch, h)); // (B, H)  dL/dh_t through h_{t+1}
+        for t in (0..t_len).rev() {
+            let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
+            Zip::from(&mut dh_t)
+                .and(dhs.index_axis(Axis(0), t))
+                .and(&dh_next)
+                .for_each(|d, &direct, &later| *d = direct + later);
+            let mut da_t = das.index_axis_mut(Axis(0), t); // (B, H)
+            Zip::from(&mut da_t)
+                .and(&dh_t)
+                .and(cache.hs.index_axis(Axis(0), t))
+                .for_each(|da, &dh, &h_t| *da = dh * tanh_grad_from_output(h_t));
+            // dL/dh_{t-1} (the part through h_t) = da_t W_hh
+            general_mat_mul(F::one(), &da_t, &self.w_hh, F::zero(), &mut dh_next);
+        }
+        let (grads, dxs) = self.param_and_input_grads(cache, &das);
+        Ok(Backward {
+            grads,
+            dxs,
+            ds0: dh_next,
+            dhs: dh_total,
+        })
+    }
+    // ANCHOR_END: backward
+
+    // ANCHOR: backward_truncated
+    /// Truncated BPTT(k) (Williams & Peng 1990): the error injected at each step $s$ is
+    /// carried back through at most `k` steps ($s, s-1, \dots, s-k+1$) and then dropped.
+    /// Time is $O(T k)$ instead of $O(T)$ matrix products, but no gradient crosses more
+    /// than `k` steps, so dependencies longer than `k` cannot be learned. With `k >= T` it
+    /// equals [`Rnn::backward`].
+    pub fn backward_truncated(
+        &self,
+        cache: &RnnCache<F>,
+        dhs: ArrayView3<F>,
+        k: usize,
+    ) -> Result<RnnBackward<F>> {
+        require(k >= 1, "k", "truncation length must be at least 1, got 0")?;
+        check_shape("dhs", dhs.shape(), &shape3(cache.hs.dim()))?;
+        let (t_len, batch, h) = cache.hs.dim();
+        let mut dh_total = Array3::zeros((t_len, batch, h)); // (T, B, H)
+        let mut das = Array3::zeros((t_len, batch, h)); // (T, B, H)
+        let mut dh0 = Array2::zeros((batch, h)); // (B, H)
+        let mut delta = Array2::zeros((batch, h)); // (B, H)  error from step s, now at h_t
+        let mut share = Array2::zeros((batch, h)); // (B, H)  that error's part of dL/da_t
+        for s in (0..t_len).rev() {
+            delta.assign(&dhs.index_axis(Axis(0), s));
+            let earliest = (s + 1).saturating_sub(k);
+            for t in (earliest..=s).rev() {
+                let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
+                dh_t += &delta;
+                Zip::from(&mut share)
+                    .and(&delta)
+                    .and(cache.hs.index_axis(Axis(0), t))
+                    .for_each(|sh, &dh, &h_t| *sh = dh * tanh_grad_from_output(h_t));
+                let mut da_t = das.index_axis_mut(Axis(0), t); // (B, H)
+                da_t += &share;
+                general_mat_mul(F::one(), &share, &self.w_hh, F::zero(), &mut delta);
+            }
+            // The chain reached step 1, so its error arrives at h0 as well.
+            if earliest == 0 {
+                dh0 += &delta;
+            }
+        }
+        let (grads, dxs) = self.param_and_input_grads(cache, &das);
+        Ok(Backward {
+            grads,
+            dxs,
+            ds0: dh0,
+            dhs: dh_total,
+        })
+    }
+    // ANCHOR_END: backward_truncated
+
+    // ANCHOR: param_grads
+    /// The sums over time, given $\partial L/\partial a_t$ for every step:
+    /// $\partial L/\partial W_{xh} = \sum_t a_t'^\top x_t$,
+    /// $\partial L/\partial W_{hh} = \sum_t a_t'^\top h_{t-1}$,
+    /// $\partial L/\partial b = \sum_t \mathbf 1^\top a_t'$ and
+    /// $\partial L/\partial x_t = a_t' W_{xh}$, where $a_t' = \partial L/\partial a_t$.
+    fn param_and_input_grads(
+        &self,
+        cache: &RnnCache<F>,
+        das: &Array3<F>,
+    ) -> (RnnGrads<F>, Array3<F>) {
+        let (t_len, batch, h) = das.dim();
+        let d = self.input_size();
+        let da_flat = das
+            .view()
+            .into_shape_with_order((t_len * batch, h))
+            .expect("standard layout"); // (T·B, H)
+        let x_flat = cache
+            .xs
+            .view()
+            .into_shape_with_order((t_len * batch, d))
+            .expect("standard layout"); // (T·B, D)
+        let w_xh = da_flat.t().dot(&x_flat); // (H, D)
+                                             // h_{t-1} is h0 for t = 1 and hs[t-2] after: two products instead of a copy.
+        let da_first = das.index_axis(Axis(0), 0); // (B, H)
+        let mut w_hh = da_first.t().dot(&cache.h0); // (H, H)
+        if t_len > 1 {
+            let da_later = das
+                .slice(s![1.., .., ..])
+                .into_shape_with_order(((t_len - 1) * batch, h))
+                .expect("contiguous"); // ((T-1)·B, H)
+            let h_earlier = cache
+                .hs
+                .slice(s![..t_len - 1, .., ..])
+                .into_shape_with_order(((t_len - 1) * batch, h))
+                .expect("contiguous"); // ((T-1)·B, H)
+            general_mat_mul(F::one(), &da_later.t(), &h_earlier, F::one(), &mut w_hh);
+        }
+        let b = da_flat.sum_axis(Axis(0)); // (H,)
+        let mut dxs = Array3::zeros((t_len, batch, d)); // (T, B, D)
+        let mut dx_flat = dxs
+            .view_mut()
+            .into_shape_with_order((t_len * batch, d))
+            .expect("standard layout"); // (T·B, D)
+        general_mat_mul(F::one(), &da_flat, &self.w_xh, F::zero(), &mut dx_flat);
+        (RnnGrads { w_xh, w_hh, b }, dxs)
+    }
+    // ANCHOR_END: param_grads
+}
+
+fn shape3((t, b, h): (usize, usize, usize)) -> [(&'static str, Option<usize>); 3] {
+    [("T", Some(t)), ("B", Some(b)), ("H", Some(h))]
+}
+
+impl<F: Real> Params<F> for Rnn<F> {
+    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
+        vec![
+            ("w_xh", self.w_xh.view().into_dyn()),
+            ("w_hh", self.w_hh.view().into_dyn()),
+            ("b", self.b.view().into_dyn()),
+        ]
+    }
+    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
+        vec![
+            ("w_xh", self.w_xh.view_mut().into_dyn()),
+            ("w_hh", self.w_hh.view_mut().into_dyn()),
+            ("b", self.b.view_mut().into_dyn()),
+        ]
+    }
+}
+
+impl<F: Real> Params<F> for RnnGrads<F> {
+    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
+        vec![
+            ("w_xh", self.w_xh.view().into_dyn()),
+            ("w_hh", self.w_hh.view().into_dyn()),
+            ("b", self.b.view().into_dyn()),
+        ]
+    }
+    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
+        vec![
+            ("w_xh", self.w_xh.view_mut().into_dyn()),
+            ("w_hh", self.w_hh.view_mut().into_dyn()),
+            ("b", self.b.view_mut().into_dyn()),
+        ]
+    }
+}
+
+impl<F: Real> Recurrent<F> for Rnn<F> {
+    type State = Array2<F>;
+    type Cache = RnnCache<F>;
+    type Grads = RnnGrads<F>;
+
+    fn input_size(&self) -> usize {
+        Rnn::input_size(self)
+    }
+    fn hidden_size(&self) -> usize {
+        Rnn::hidden_size(self)
+    }
+    fn zero_state(&self, batch: usize) -> Array2<F> {
+        Array2::zeros((batch, Rnn::hidden_size(self)))
+    }
+    fn forward_seq(&self, xs: ArrayView3<F>, s0: &Array2<F>) -> Result<RnnCache<F>> {
+        self.forward(xs, s0.view())
+    }
+    fn outputs<'c>(&self, cache: &'c RnnCache<F>) -> ArrayView3<'c, F> {
+        cache.hs()
+    }
+    fn final_state(&self, cache: &RnnCache<F>) -> Array2<F> {
+        cache.h_last().to_owned()
+    }
+    fn backward_seq(&self, cache: &RnnCache<F>, dhs: ArrayView3<F>) -> Result<RnnBackward<F>> {
+        self.backward(cache, dhs)
+    }
+}

@@ -1,0 +1,65 @@
+"""Run one Jupyter notebook headless and fail if any cell errors or panics.
+
+Usage: python execute_notebooks.py NOTEBOOK.ipynb KERNEL_NAME
+
+Called by `cargo xtask notebooks --execute` (see xtask/src/notebooks.rs), once per
+notebook. The kernel starts in the notebook's folder, so `:dep recurrent = { path = ".." }`
+resolves to the repository's crate. Outputs are never written back to the repository.
+"""
+
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+
+# The first cell compiles the notebook's dependencies (ndarray, recurrent, ...) from
+# scratch on a cold cache, which takes minutes on a 2-core machine.
+CELL_TIMEOUT_S = 600
+STARTUP_TIMEOUT_S = 120
+PANIC = "panicked at"
+
+
+def problems(nb):
+    """(cell number, message) for every cell with an error or a panic in its output."""
+    found = []
+    for index, cell in enumerate(nb.cells, start=1):
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "error":
+                text = "\n".join(
+                    [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
+                    + list(output.get("traceback", []))
+                )
+                found.append((index, text))
+            elif kind == "stream" and output.get("name") == "stderr":
+                text = output.get("text", "")
+                if PANIC in text:
+                    found.append((index, text))
+    return found
+
+
+def main():
+    path, kernel = sys.argv[1], sys.argv[2]
+    nb = nbformat.read(path, as_version=4)
+    folder = path.rsplit("/", 1)[0] if "/" in path else "."
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel,
+        timeout=CELL_TIMEOUT_S,
+        startup_timeout=STARTUP_TIMEOUT_S,
+        # Keep going after an error so every broken cell is reported in one run.
+        allow_errors=True,
+        resources={"metadata": {"path": folder}},
+    )
+    client.execute()
+    found = problems(nb)
+    for index, text in found:
+        source = nb.cells[index - 1].source.strip().splitlines()
+        first = source[0] if source else ""
+        print(f"{path}: cell {index} failed ({first})")
+        print("    " + "\n    ".join(text.strip().splitlines()[:20]))
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
