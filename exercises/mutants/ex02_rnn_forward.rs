@@ -64,6 +64,7 @@ pub fn rnn_forward(
         } else {
             a_t.mapv(f64::tanh)
         }; // (B, H)
+
         // off_by_one stores the state the step read (h0, h_1, ..., h_{T-1}).
         let stored = if is("off_by_one") { &h_prev } else { &h_t };
         hs.index_axis_mut(Axis(0), t).assign(stored);

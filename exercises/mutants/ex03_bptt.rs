@@ -78,7 +78,7 @@ pub fn bptt(
         let x_t = xs.index_axis(Axis(0), t); // (B, D)
         let h_t = hs.index_axis(Axis(0), t); // (B, H)
         let h_prev = if t == 0 {
-            h0
+            h0.view()
         } else {
             hs.index_axis(Axis(0), t - 1)
         }; // (B, H)

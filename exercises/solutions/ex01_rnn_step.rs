@@ -18,8 +18,10 @@ pub fn rnn_step(
     // Rows are examples, so the weights act from the right, transposed.
     let input_term = x_t.dot(&w_xh.t()); // (B, D)·(D, H) = (B, H)
     let recurrent_term = h_prev.dot(&w_hh.t()); // (B, H)·(H, H) = (B, H)
+
     // a_t = x_t W_xh^T + h_{t-1} W_hh^T + b; b (H,) is added to each of the B rows.
-    let a_t = input_term + recurrent_term + &b; // (B, H)
+    let a_t = input_term + recurrent_term + b; // (B, H)
+
     // h_t = tanh(a_t), elementwise.
     a_t.mapv(f64::tanh) // (B, H)
 }

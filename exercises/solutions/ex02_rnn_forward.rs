@@ -20,6 +20,7 @@ pub fn rnn_forward(
     for t in 0..t_len {
         let x_t = xs.index_axis(Axis(0), t); // (B, D)
         let h_t = step(x_t, h_prev.view(), w_xh, w_hh, b); // (B, H)
+
         // Slot t holds h_{t+1} in the book's 1-based numbering: hs[0] is h_1, not h0.
         hs.index_axis_mut(Axis(0), t).assign(&h_t);
         // The new state is the previous state of the next step.
@@ -37,6 +38,6 @@ fn step(
     w_hh: ArrayView2<f64>,
     b: ArrayView1<f64>,
 ) -> Array2<f64> {
-    let a_t = x_t.dot(&w_xh.t()) + h_prev.dot(&w_hh.t()) + &b; // (B, H)
+    let a_t = x_t.dot(&w_xh.t()) + h_prev.dot(&w_hh.t()) + b; // (B, H)
     a_t.mapv(f64::tanh) // (B, H)
 }

@@ -52,28 +52,34 @@ pub fn bptt(
     let mut dw_hh = Array2::zeros((hidden_size, hidden_size)); // (H, H)
     let mut db = Array1::zeros(hidden_size); // (H,)
     let mut dxs = Array3::zeros((t_len, batch, input_size)); // (T, B, D)
+
     // dL/dh_t through h_{t+1}: nothing comes back from after the last step.
     let mut dh_carry = Array2::zeros((batch, hidden_size)); // (B, H)
     for t in (0..t_len).rev() {
         let x_t = xs.index_axis(Axis(0), t); // (B, D)
         let h_t = hs.index_axis(Axis(0), t); // (B, H)
-        // h_{t-1}: the state this step read, h0 at the first step.
+
+        // h_{t-1} (B, H): the state this step read, h0 at the first step.
         let h_prev = if t == 0 {
-            h0
+            h0.view()
         } else {
             hs.index_axis(Axis(0), t - 1)
-        }; // (B, H)
+        };
+
         // dL/dh_t = direct term + the carry from step t+1.
         let dh_t = &dhs.index_axis(Axis(0), t) + &dh_carry; // (B, H)
+
         // Through the tanh: dL/da_t = dL/dh_t ⊙ (1 - h_t²).
         let da_t = &dh_t * &h_t.mapv(|h| 1.0 - h * h); // (B, H)
+
         // The parameters are shared by every step, so their gradients add up over time.
         dw_xh += &da_t.t().dot(&x_t); // (H, B)·(B, D) = (H, D)
         dw_hh += &da_t.t().dot(&h_prev); // (H, B)·(B, H) = (H, H)
         db += &da_t.sum_axis(Axis(0)); // (H,): summed over the batch
+
         // dL/dx_t = dL/da_t W_xh.
-        dxs.index_axis_mut(Axis(0), t)
-            .assign(&da_t.dot(&w_xh)); // (B, H)·(H, D) = (B, D)
+        dxs.index_axis_mut(Axis(0), t).assign(&da_t.dot(&w_xh)); // (B, H)·(H, D) = (B, D)
+
         // dL/dh_{t-1} through this step: dL/da_t W_hh, carried to the step before.
         dh_carry = da_t.dot(&w_hh); // (B, H)·(H, H) = (B, H)
     }

@@ -44,6 +44,7 @@ pub fn bptt_truncated(
     let mut db = Array1::zeros(hidden_size); // (H,)
     let mut dxs = Array3::zeros((t_len, batch, input_size)); // (T, B, D)
     let mut dh0 = Array2::zeros((batch, hidden_size)); // (B, H)
+
     // One backward walk per injected error: from step s down to step s-k+1 (or 1).
     for s in (0..t_len).rev() {
         // The error from step s, as it arrives at h_t: dhs[s] at t = s.
@@ -52,11 +53,14 @@ pub fn bptt_truncated(
         for t in (earliest..=s).rev() {
             let x_t = xs.index_axis(Axis(0), t); // (B, D)
             let h_t = hs.index_axis(Axis(0), t); // (B, H)
+
+            // h_{t-1} (B, H), h0 at the first step.
             let h_prev = if t == 0 {
-                h0
+                h0.view()
             } else {
                 hs.index_axis(Axis(0), t - 1)
-            }; // (B, H)
+            };
+
             // Through the tanh: this error's share of dL/da_t.
             let da_t = &delta * &h_t.mapv(|h| 1.0 - h * h); // (B, H)
             dw_xh += &da_t.t().dot(&x_t); // (H, D)
@@ -64,6 +68,7 @@ pub fn bptt_truncated(
             db += &da_t.sum_axis(Axis(0)); // (H,)
             let mut dx_t = dxs.index_axis_mut(Axis(0), t); // (B, D)
             dx_t += &da_t.dot(&w_xh); // (B, H)·(H, D) = (B, D)
+
             // On to h_{t-1}.
             delta = da_t.dot(&w_hh); // (B, H)
         }

@@ -20,8 +20,8 @@
 //! 3. Run the graders:
 //!
 //! ```text
-//! cargo test -p exercises                   # every exercise
 //! cargo test -p exercises --test ex03_bptt  # one exercise
+//! cargo test -p exercises --no-fail-fast    # every exercise
 //! cargo xtask grade                         # a table of all exercises, with hints
 //! ```
 //!
@@ -29,10 +29,13 @@
 //! most likely mistake is ("did you add the bias b?", "did you accumulate over all time
 //! steps?"). Read the message before the code.
 //!
-//! Each exercise is its own test binary that includes only its own file, so an exercise
-//! that does not compile yet, or panics, does not stop the others from being graded. The
-//! exercises do not depend on each other either: exercise 2 does not call your exercise 1,
-//! and exercises 3 and 4 are given the states of the forward pass.
+//! Each exercise is its own test binary that includes only its own file. `cargo xtask
+//! grade` builds and runs them one at a time, so an exercise that does not compile yet,
+//! panics or loops forever is reported for itself and the others are still graded. Plain
+//! `cargo test` builds all of them first, so there a compile error in any exercise file
+//! stops the run; without `--no-fail-fast` it also stops at the first exercise with a
+//! failing test. The exercises do not depend on each other: exercise 2 does not call your
+//! exercise 1, and exercises 3 and 4 are given the states of the forward pass.
 //!
 //! ## Stuck?
 //!

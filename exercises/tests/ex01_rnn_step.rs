@@ -96,6 +96,7 @@ impl Step {
         ]
     }
 
+    #[track_caller]
     fn check(&self, context: &str) {
         let got = self.learner();
         let expected = self.reference();

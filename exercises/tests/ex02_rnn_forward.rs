@@ -88,6 +88,7 @@ fn suspects(p: &Problem) -> Vec<Suspect> {
     ]
 }
 
+#[track_caller]
 fn check(p: &Problem, got: &Array3<f64>, context: &str) {
     assert_agrees(
         "hs",
@@ -186,7 +187,10 @@ fn the_first_input_still_matters_at_the_last_step() {
     let got = learner_hs(&p);
     check(&p, &got, &format!("on a longer sequence, {}", p.context()));
     let mut nudged = p.clone();
-    nudged.xs.index_axis_mut(Axis(0), 0).mapv_inplace(|v| v + 0.5);
+    nudged
+        .xs
+        .index_axis_mut(Axis(0), 0)
+        .mapv_inplace(|v| v + 0.5);
     let got_nudged = learner_hs(&nudged);
     let last = p.shape.t - 1;
     let change = (&got_nudged.index_axis(Axis(0), last) - &got.index_axis(Axis(0), last))

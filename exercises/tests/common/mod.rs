@@ -25,7 +25,11 @@ pub struct Shape {
 
 impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(T, B, D, H) = ({}, {}, {}, {})", self.t, self.b, self.d, self.h)
+        write!(
+            f,
+            "(T, B, D, H) = ({}, {}, {}, {})",
+            self.t, self.b, self.d, self.h
+        )
     }
 }
 
@@ -189,6 +193,7 @@ pub fn agree(got: ArrayViewD<f64>, expected: ArrayViewD<f64>) -> bool {
 }
 
 /// Panics unless `got` has the `expected` shape, saying so plainly.
+#[track_caller]
 pub fn assert_shape(name: &str, got: &[usize], expected: &[usize], hint: &str) {
     assert!(
         got == expected,
@@ -239,6 +244,7 @@ pub fn diagnose(
 
 /// Checks shape, then values against the reference; on a mismatch panics with the worst
 /// entry and the diagnosed hint.
+#[track_caller]
 pub fn assert_agrees(
     what: &str,
     context: &str,
@@ -252,7 +258,7 @@ pub fn assert_agrees(
     if w.rel_error > TOL {
         let hint = diagnose(what, got.view(), expected.view(), suspects, default);
         panic!(
-            "{what} is off (max rel err {:.1e} at index {:?}: got {:.6}, expected {:.6}) {context}: {hint}",
+            "{what} is off (max rel err {:.1e}): {hint}\n  worst entry: index {:?}, got {:.6}, expected {:.6}, {context}",
             w.rel_error, w.index, w.got, w.expected
         );
     }
