@@ -34,6 +34,8 @@ mod book {
     struct Introduction;
     #[doc = include_str!("../book/src/what-is-an-rnn.md")]
     struct WhatIsAnRnn;
+    #[doc = include_str!("../book/src/bptt.md")]
+    struct Bptt;
     #[doc = include_str!("../book/src/notation.md")]
     struct Notation;
     #[doc = include_str!("../book/src/errata.md")]

@@ -7,6 +7,7 @@ notebook. The kernel starts in the notebook's folder, so `:dep recurrent = { pat
 resolves to the repository's crate. Outputs are never written back to the repository.
 """
 
+import re
 import sys
 
 import nbformat
@@ -17,24 +18,27 @@ from nbclient import NotebookClient
 CELL_TIMEOUT_S = 600
 STARTUP_TIMEOUT_S = 120
 PANIC = "panicked at"
+# evcxr colours its compiler errors; colour codes would garble a CI log.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def problems(nb):
     """(cell number, message) for every cell with an error or a panic in its output."""
     found = []
     for index, cell in enumerate(nb.cells, start=1):
-        for output in cell.get("outputs", []):
-            kind = output.get("output_type")
-            if kind == "error":
-                text = "\n".join(
-                    [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
-                    + list(output.get("traceback", []))
-                )
-                found.append((index, text))
-            elif kind == "stream" and output.get("name") == "stderr":
-                text = output.get("text", "")
-                if PANIC in text:
-                    found.append((index, text))
+        outputs = cell.get("outputs", [])
+        for output in outputs:
+            if output.get("output_type") == "error":
+                lines = [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
+                found.append((index, "\n".join(lines + output.get("traceback", []))))
+        # A panic message arrives in several stderr chunks; judge and show them whole.
+        stderr = "".join(
+            output.get("text", "")
+            for output in outputs
+            if output.get("output_type") == "stream" and output.get("name") == "stderr"
+        )
+        if PANIC in stderr:
+            found.append((index, stderr))
     return found
 
 
@@ -56,8 +60,8 @@ def main():
     for index, text in found:
         source = nb.cells[index - 1].source.strip().splitlines()
         first = source[0] if source else ""
-        print(f"{path}: cell {index} failed ({first})")
-        print("    " + "\n    ".join(text.strip().splitlines()[:20]))
+        print(f"cell {index} failed ({first})")
+        print("    " + "\n    ".join(ANSI.sub("", text).strip().splitlines()[:20]))
     return 1 if found else 0
 
 

@@ -41,10 +41,7 @@ pub const KATEX_VERSION: &str = "0.16.4";
 /// `cargo install --locked` unless a binary that reports that version already exists in
 /// `$CARGO_HOME/bin` or on PATH.
 pub fn ensure(tool: &Tool) -> Result<PathBuf> {
-    if let Some(found) = candidates(tool.name)
-        .into_iter()
-        .find(|path| reports_version(path, tool.version))
-    {
+    if let Some(found) = installed(tool) {
         return Ok(found);
     }
     let spec = format!("{}@{}", tool.name, tool.version);
@@ -52,15 +49,27 @@ pub fn ensure(tool: &Tool) -> Result<PathBuf> {
     let start = Instant::now();
     util::run(util::cargo().args(["install", "--locked", &spec]))?;
     println!("installed {spec} in {}", util::secs(start.elapsed()));
-    let installed = util::cargo_home().join("bin").join(tool.name);
-    if !reports_version(&installed, tool.version) {
-        bail!(
-            "{} does not report version {} after installing it",
-            installed.display(),
-            tool.version
-        );
+    match installed(tool) {
+        Some(found) => Ok(found),
+        None => bail!("{spec} is still not found after installing it"),
     }
-    Ok(installed)
+}
+
+/// A binary of `tool` at its pinned version: one whose `--version` says so, or, for
+/// tools without that flag (evcxr_jupyter), the one cargo's install record vouches for.
+fn installed(tool: &Tool) -> Option<PathBuf> {
+    if let Some(found) = candidates(tool.name)
+        .into_iter()
+        .find(|path| reports_version(path, tool.version))
+    {
+        return Some(found);
+    }
+    let home = util::cargo_home();
+    let binary = home.join("bin").join(tool.name);
+    let record = format!("\"{} {} (", tool.name, tool.version);
+    let recorded = fs::read_to_string(home.join(".crates.toml"))
+        .is_ok_and(|installs| installs.contains(&record));
+    (recorded && binary.is_file()).then_some(binary)
 }
 
 fn candidates(name: &str) -> Vec<PathBuf> {
