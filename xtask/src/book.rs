@@ -195,8 +195,15 @@ fn check_file(name: &str, ext: &str, text: &str, katex_css_present: bool) -> Vec
         }
     }
     if ext == "html" {
+        // Code blocks keep their dollars verbatim (a doc comment with LaTeX included
+        // from the crate, a shell snippet), so only prose counts.
+        let code = code_spans(&lower);
         for needle in ["Rendering failed", "$$"] {
-            if let Some(pos) = text.find(needle) {
+            let in_prose = text
+                .match_indices(needle)
+                .map(|(pos, _)| pos)
+                .find(|pos| !code.iter().any(|span| span.contains(pos)));
+            if let Some(pos) = in_prose {
                 offend(pos, format!("unrendered maths: `{needle}` in the page"));
             }
         }
@@ -250,6 +257,21 @@ fn tags<'a>(html: &'a str, name: &str) -> Vec<(usize, &'a str)> {
             Some((pos, &rest[..end]))
         })
         .collect()
+}
+
+/// Byte ranges of `<pre>` and `<code>` elements in lower-cased `html`.
+fn code_spans(html: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    for name in ["pre", "code"] {
+        let close = format!("</{name}>");
+        for (start, _) in tags(html, name) {
+            let end = html[start..]
+                .find(&close)
+                .map_or(html.len(), |end| start + end);
+            spans.push(start..end);
+        }
+    }
+    spans
 }
 
 /// Value of attribute `name` inside a tag's text, quoted or not.
@@ -353,6 +375,14 @@ mod tests {
             ["2: unrendered maths: `$$` in the page"]
         );
         assert_eq!(whats("a.html", "Rendering failed: x").len(), 1);
+        // Dollars inside code are verbatim source text, not maths.
+        let code = "<pre><code class=\"language-rust\">/// $$\\frac{dL}{dh}$$\n</code></pre>\n\
+            <p>inline <code>echo $$</code></p>";
+        assert!(whats("a.html", code).is_empty());
+        assert_eq!(
+            whats("a.html", &format!("{code}\n<p>$$x$$</p>")),
+            ["4: unrendered maths: `$$` in the page"]
+        );
         // JavaScript and CSS may legitimately contain `$$` (jQuery-style code).
         assert!(whats("a.js", "var $$ = 1;").is_empty());
     }

@@ -39,6 +39,9 @@ pub fn lab(root: &Path) -> Result<()> {
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1"])
         .arg("--port=8888")
+        // Jupyter refuses to start as root without this (containers, this project's CI
+        // machines); for everyone else it changes nothing.
+        .arg("--allow-root")
         .arg(format!(
             "--ServerApp.root_dir={}",
             root.join("notebooks").display()
@@ -182,11 +185,15 @@ fn jupyter_path(root: &Path) -> PathBuf {
 /// Environment for Jupyter and evcxr: evcxr (un)registers itself under `JUPYTER_PATH`
 /// (checked again on every kernel start), reads `init.evcxr` from `EVCXR_CONFIG_DIR`,
 /// and keeps its `:cache` under `XDG_CACHE_HOME`; evcxr also needs cargo on PATH.
+/// Jupyter's own data, runtime files and settings go to the venv too, instead of
+/// `~/.local/share/jupyter` and `~/.jupyter`.
 fn kernel_env(cmd: &mut Command, root: &Path) -> Result<()> {
     let evcxr_dir = root.join("target/evcxr");
     fs::create_dir_all(&evcxr_dir)?;
     fs::write(evcxr_dir.join("init.evcxr"), INIT_EVCXR)?;
     cmd.env("JUPYTER_PATH", jupyter_path(root))
+        .env("JUPYTER_DATA_DIR", jupyter_path(root))
+        .env("JUPYTER_CONFIG_DIR", root.join(".venv/etc/jupyter"))
         .env("EVCXR_CONFIG_DIR", &evcxr_dir)
         .env("XDG_CACHE_HOME", evcxr_dir.join("cache"))
         .env("PATH", util::path_with_cargo_bin());
