@@ -11,22 +11,43 @@ pub enum Error {
     /// An array argument has the wrong shape. `expected` uses the book's symbols for the
     /// free axes (for example `[T, B, 3]`); `found` is the shape that was passed.
     Shape {
+        /// The argument's name in the function's signature.
         arg: &'static str,
+        /// The expected shape, free axes by their symbol.
         expected: String,
+        /// The shape that was passed.
         found: Vec<usize>,
     },
     /// An argument has an axis of length zero (an empty sequence, an empty batch).
-    Empty { arg: &'static str, axis: String },
+    Empty {
+        /// The argument's name.
+        arg: &'static str,
+        /// The symbol of the empty axis (`T`, `B`, ...).
+        axis: String,
+    },
     /// An input holds a NaN or an infinity.
     NonFinite {
+        /// The argument's name.
         arg: &'static str,
+        /// The index of the first non-finite entry.
         index: Vec<usize>,
+        /// That entry.
         value: f64,
     },
     /// A configuration value is out of its valid range.
-    Config { field: &'static str, reason: String },
+    Config {
+        /// The configuration field (or function argument) at fault.
+        field: &'static str,
+        /// What its valid range is and what was given.
+        reason: String,
+    },
     /// An argument holds a value out of range (a class index too large, for example).
-    Value { arg: &'static str, reason: String },
+    Value {
+        /// The argument's name.
+        arg: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// The crate's result type.

@@ -27,8 +27,11 @@ pub const TOLERANCE: f64 = 1e-6;
 /// A tensor to check: its name, its current value and the gradient the backward pass gave.
 #[derive(Clone, Debug)]
 pub struct Checked {
+    /// The tensor's name in the report (the book's symbol).
     pub name: String,
+    /// Its value, around which the loss is differenced.
     pub value: ArrayD<f64>,
+    /// The gradient the backward pass computed, same shape.
     pub analytic: ArrayD<f64>,
 }
 
@@ -54,18 +57,22 @@ impl Checked {
 /// The worst entry of one tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorReport {
+    /// The tensor's name.
     pub name: String,
+    /// The largest relative error over its entries (infinite for a NaN).
     pub max_rel_error: f64,
     /// Where the worst entry is.
     pub worst_index: Vec<usize>,
-    /// The analytic and numerical gradient at that entry.
+    /// The analytic gradient at that entry.
     pub analytic: f64,
+    /// The central-difference gradient at that entry.
     pub numeric: f64,
 }
 
 /// The outcome of a gradient check: one line per tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
+    /// One entry per checked tensor, in the order given.
     pub tensors: Vec<TensorReport>,
 }
 

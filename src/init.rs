@@ -28,10 +28,16 @@ pub enum Init {
     Xavier,
     /// A random orthogonal matrix times `gain` (Saxe et al. 2014): every singular value
     /// equals `gain`, so repeated multiplication neither shrinks nor grows a vector.
-    Orthogonal { gain: f64 },
+    Orthogonal {
+        /// The common singular value.
+        gain: f64,
+    },
     /// `scale` times the identity (IRNN, Le, Jaitly & Hinton 2015): with ReLU, the state is
     /// copied forward unchanged until the input says otherwise.
-    Identity { scale: f64 },
+    Identity {
+        /// The diagonal value (1 in Le et al.).
+        scale: f64,
+    },
 }
 
 impl Init {

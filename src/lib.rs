@@ -4,6 +4,8 @@
 //! hand-written backward pass side by side, checked against central differences. The
 //! crate is the code of the book in `book/`; each module says which chapter explains it.
 
+#![warn(missing_docs)]
+
 pub mod activations;
 pub mod cell;
 pub mod error;

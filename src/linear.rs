@@ -21,8 +21,10 @@ pub struct Linear<F> {
 /// Gradients of a [`Linear`] layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinearGrads<F> {
-    pub w: Array2<F>, // (O, H)
-    pub b: Array1<F>, // (O,)
+    /// $\partial L/\partial W$: (O, H).
+    pub w: Array2<F>,
+    /// $\partial L/\partial b$: (O,).
+    pub b: Array1<F>,
 }
 
 impl<F: Real> Linear<F> {

@@ -108,9 +108,12 @@ impl<F: Real> RnnCache<F> {
 /// Gradients of the three parameters of an [`Rnn`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct RnnGrads<F> {
-    pub w_xh: Array2<F>, // (H, D)
-    pub w_hh: Array2<F>, // (H, H)
-    pub b: Array1<F>,    // (H,)
+    /// $\partial L/\partial W_{xh}$: (H, D).
+    pub w_xh: Array2<F>,
+    /// $\partial L/\partial W_{hh}$: (H, H).
+    pub w_hh: Array2<F>,
+    /// $\partial L/\partial b$: (H,).
+    pub b: Array1<F>,
 }
 
 /// What [`Rnn::backward`] returns: parameter gradients, $\partial L/\partial x_t$,

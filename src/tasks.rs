@@ -14,7 +14,12 @@ pub enum Targets<F> {
     Final(Array2<F>),
     /// Many-to-many classification: a class for every sequence at every step from `from`
     /// on, in (t, b) row order: `classes[(t - from) * B + b]`.
-    Classes { from: usize, classes: Vec<usize> },
+    Classes {
+        /// The first step with a target.
+        from: usize,
+        /// The target classes, ((T - from)·B) of them.
+        classes: Vec<usize>,
+    },
 }
 
 /// A batch of input sequences and what to predict from them.
@@ -22,6 +27,7 @@ pub enum Targets<F> {
 pub struct Batch<F> {
     /// Inputs, time-major: (T, B, D).
     pub xs: Array3<F>,
+    /// What to predict.
     pub targets: Targets<F>,
 }
 

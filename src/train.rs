@@ -9,7 +9,7 @@ use crate::init::{self, Init};
 use crate::linear::{Linear, LinearGrads};
 use crate::loss::{mse, softmax_cross_entropy};
 use crate::optim::{clip_grad_norm, Adam, AdamConfig};
-use crate::rnn::{RnnBackward, RnnGrads};
+use crate::rnn::RnnBackward;
 use crate::tasks::{adding_problem, delayed_echo, Batch, Targets, ADDING_BASELINE_MSE};
 use crate::{Params, Real, Result, Rnn, RnnConfig};
 use ndarray::{s, Array3, ArrayViewD, ArrayViewMutD, Axis};
@@ -18,11 +18,17 @@ use ndarray::{s, Array3, ArrayViewD, ArrayViewMutD, Axis};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Task {
     /// Many-to-one: the adding problem over `seq_len` steps (MSE at the last step).
-    Adding { seq_len: usize },
+    Adding {
+        /// T.
+        seq_len: usize,
+    },
     /// Many-to-many: echo the symbol seen `delay` steps earlier (cross-entropy per step).
     Echo {
+        /// T.
         seq_len: usize,
+        /// How many steps back the target symbol was seen.
         delay: usize,
+        /// The number of symbols.
         vocab: usize,
     },
 }
@@ -145,15 +151,10 @@ impl TrainConfig {
 /// An RNN with an output layer on top.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SequenceModel<F> {
+    /// The recurrent layer.
     pub rnn: Rnn<F>,
+    /// The output layer, applied to $h_T$ (many-to-one) or to every $h_t$ (many-to-many).
     pub head: Linear<F>,
-}
-
-/// Gradients of a [`SequenceModel`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelGrads<F> {
-    pub rnn: RnnGrads<F>,
-    pub head: LinearGrads<F>,
 }
 
 impl<F: Real> Params<F> for SequenceModel<F> {
@@ -179,9 +180,9 @@ impl<F: Real> Params<F> for SequenceModel<F> {
     }
 }
 
-impl<F: Real> Params<F> for ModelGrads<F> {
+impl<F: Real> Params<F> for Evaluated<F> {
     fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        let mut p = self.rnn.params();
+        let mut p = self.rnn.grads.params();
         p.extend(
             self.head
                 .params()
@@ -191,7 +192,7 @@ impl<F: Real> Params<F> for ModelGrads<F> {
         p
     }
     fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        let mut p = self.rnn.params_mut();
+        let mut p = self.rnn.grads.params_mut();
         p.extend(
             self.head
                 .params_mut()
@@ -210,13 +211,18 @@ fn head_name(n: &str) -> &'static str {
     }
 }
 
-/// The loss of one batch with everything the backward pass produced.
+/// The loss of one batch with everything the backward pass produced. Its [`Params`] view
+/// lists the gradients in the same order and under the same names as the model's
+/// parameters, so optimisers and the gradient checker can zip the two.
 #[derive(Clone, Debug)]
 pub struct Evaluated<F> {
+    /// The loss on the batch.
     pub loss: F,
-    pub grads: ModelGrads<F>,
-    /// The RNN's backward pass, including $\partial L/\partial h_t$ for every step.
+    /// The RNN's backward pass: its parameter gradients, $\partial L/\partial x_t$,
+    /// $\partial L/\partial h_0$ and the total $\partial L/\partial h_t$ for every step.
     pub rnn: RnnBackward<F>,
+    /// The output layer's gradients.
+    pub head: LinearGrads<F>,
 }
 
 impl<F: Real> SequenceModel<F> {
@@ -306,14 +312,7 @@ impl<F: Real> SequenceModel<F> {
             None => self.rnn.backward(&cache, dhs.view())?,
             Some(k) => self.rnn.backward_truncated(&cache, dhs.view(), k)?,
         };
-        Ok(Evaluated {
-            loss,
-            grads: ModelGrads {
-                rnn: rnn.grads.clone(),
-                head,
-            },
-            rnn,
-        })
+        Ok(Evaluated { loss, rnn, head })
     }
 }
 
@@ -339,8 +338,9 @@ pub struct TrainLog {
     pub losses: Vec<f64>,
     /// The loss of the best input-blind answer.
     pub baseline: f64,
-    /// The loss on a held-out batch before and after training.
+    /// The loss on a held-out batch before training.
     pub eval_before: f64,
+    /// The loss on the same batch after training.
     pub eval_after: f64,
     /// Accuracy on the held-out batch after training (class tasks only).
     pub accuracy: Option<f64>,
@@ -367,9 +367,8 @@ pub fn train<F: Real>(
     let mut losses = Vec::with_capacity(config.steps);
     for step in 0..config.steps {
         let batch = config.task.batch::<F>(config.batch_size, &mut data_rng)?;
-        let Evaluated {
-            loss, mut grads, ..
-        } = model.evaluate(&batch, config.truncation)?;
+        let mut grads = model.evaluate(&batch, config.truncation)?;
+        let loss = grads.loss;
         let mut g: Vec<ArrayViewMutD<F>> = grads.params_mut().into_iter().map(|(_, v)| v).collect();
         clip_grad_norm(&mut g, config.clip_norm)?;
         let g: Vec<ArrayViewD<F>> = grads.params().into_iter().map(|(_, v)| v).collect();

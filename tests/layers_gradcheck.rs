@@ -85,7 +85,7 @@ fn check_model(task: Task, seed: u64) {
     let tensors: Vec<Checked> = model
         .params()
         .into_iter()
-        .zip(eval.grads.params())
+        .zip(eval.params())
         .map(|((name, p), (_, g))| Checked::new(name, p.to_owned(), g.to_owned()))
         .collect();
     let report = check(&tensors, |v: &[ArrayD<f64>]| {
