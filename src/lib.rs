@@ -10,20 +10,27 @@ pub mod activations;
 pub mod cell;
 pub mod error;
 pub mod gradcheck;
+pub mod gru;
 pub mod init;
 pub mod linear;
 pub mod loss;
+pub mod lstm;
 pub mod optim;
 pub mod params;
 pub mod real;
 pub mod rnn;
 pub mod tasks;
+pub mod torch_io;
 pub mod train;
 
 pub use cell::{Backward, Recurrent};
 pub use error::{Error, Result};
+pub use gru::{Gru, GruBackward, GruCache, GruConfig, GruForm, GruGrads};
 pub use init::Init;
 pub use linear::{Linear, LinearGrads};
+pub use lstm::{
+    GreffVariant, Lstm, LstmBackward, LstmCache, LstmConfig, LstmGates, LstmGrads, LstmState,
+};
 pub use params::Params;
 pub use real::Real;
 pub use rnn::{Rnn, RnnBackward, RnnCache, RnnConfig, RnnGrads};
