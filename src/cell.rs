@@ -7,7 +7,7 @@
 //! implements it with state $h$; the LSTM of a later chapter with state $(h, C)$. Wrappers
 //! (bidirectional, stacked) and training loops are written against this trait only.
 
-use crate::{Params, Real, Result};
+use crate::{Error, Params, Real, Result};
 use ndarray::{Array3, ArrayView3};
 
 /// What a backward pass through a whole sequence returns.
@@ -52,4 +52,18 @@ pub trait Recurrent<F: Real>: Params<F> {
         cache: &Self::Cache,
         dhs: ArrayView3<F>,
     ) -> Result<Backward<F, Self::Grads, Self::State>>;
+    /// Truncated BPTT(k): each step's error travels back at most `k` steps. Cells that only
+    /// implement full BPTT keep this default, which says so in an error.
+    fn backward_truncated_seq(
+        &self,
+        cache: &Self::Cache,
+        dhs: ArrayView3<F>,
+        k: usize,
+    ) -> Result<Backward<F, Self::Grads, Self::State>> {
+        let _ = (cache, dhs);
+        Err(Error::Config {
+            field: "truncation",
+            reason: format!("this cell implements full BPTT only, so BPTT({k}) is not available"),
+        })
+    }
 }

@@ -439,4 +439,12 @@ impl<F: Real> Recurrent<F> for Rnn<F> {
     fn backward_seq(&self, cache: &RnnCache<F>, dhs: ArrayView3<F>) -> Result<RnnBackward<F>> {
         self.backward(cache, dhs)
     }
+    fn backward_truncated_seq(
+        &self,
+        cache: &RnnCache<F>,
+        dhs: ArrayView3<F>,
+        k: usize,
+    ) -> Result<RnnBackward<F>> {
+        self.backward_truncated(cache, dhs, k)
+    }
 }

@@ -4,12 +4,12 @@
 //! Everything random comes from the seed: the same configuration gives the same losses,
 //! bit for bit.
 
+use crate::cell::{Backward, Recurrent};
 use crate::error::{require, Error};
 use crate::init::{self, Init};
 use crate::linear::{Linear, LinearGrads};
 use crate::loss::{mse, softmax_cross_entropy};
 use crate::optim::{clip_grad_norm, Adam, AdamConfig};
-use crate::rnn::RnnBackward;
 use crate::tasks::{adding_problem, delayed_echo, Batch, Targets, ADDING_BASELINE_MSE};
 use crate::{Params, Real, Result, Rnn, RnnConfig};
 use ndarray::{s, Array3, ArrayViewD, ArrayViewMutD, Axis};
@@ -148,16 +148,17 @@ impl TrainConfig {
     }
 }
 
-/// An RNN with an output layer on top.
+/// A recurrent layer with an output layer on top. The layer is any [`Recurrent`] cell:
+/// the Elman RNN by default, or an LSTM or GRU built with [`SequenceModel::with_cell`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct SequenceModel<F> {
+pub struct SequenceModel<F, C = Rnn<F>> {
     /// The recurrent layer.
-    pub rnn: Rnn<F>,
+    pub rnn: C,
     /// The output layer, applied to $h_T$ (many-to-one) or to every $h_t$ (many-to-many).
     pub head: Linear<F>,
 }
 
-impl<F: Real> Params<F> for SequenceModel<F> {
+impl<F: Real, C: Recurrent<F>> Params<F> for SequenceModel<F, C> {
     fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
         let mut p = self.rnn.params();
         p.extend(
@@ -180,7 +181,7 @@ impl<F: Real> Params<F> for SequenceModel<F> {
     }
 }
 
-impl<F: Real> Params<F> for Evaluated<F> {
+impl<F: Real, C: Recurrent<F>> Params<F> for Evaluated<F, C> {
     fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
         let mut p = self.rnn.grads.params();
         p.extend(
@@ -214,19 +215,19 @@ fn head_name(n: &str) -> &'static str {
 /// The loss of one batch with everything the backward pass produced. Its [`Params`] view
 /// lists the gradients in the same order and under the same names as the model's
 /// parameters, so optimisers and the gradient checker can zip the two.
-#[derive(Clone, Debug)]
-pub struct Evaluated<F> {
+pub struct Evaluated<F: Real, C: Recurrent<F> = Rnn<F>> {
     /// The loss on the batch.
     pub loss: F,
-    /// The RNN's backward pass: its parameter gradients, $\partial L/\partial x_t$,
-    /// $\partial L/\partial h_0$ and the total $\partial L/\partial h_t$ for every step.
-    pub rnn: RnnBackward<F>,
+    /// The recurrent layer's backward pass: its parameter gradients,
+    /// $\partial L/\partial x_t$, the initial state's gradient and the total
+    /// $\partial L/\partial h_t$ for every step.
+    pub rnn: Backward<F, C::Grads, C::State>,
     /// The output layer's gradients.
     pub head: LinearGrads<F>,
 }
 
 impl<F: Real> SequenceModel<F> {
-    /// A model for `task` with state size `hidden_size`.
+    /// An Elman RNN model for `task` with state size `hidden_size`.
     pub fn new(task: &Task, hidden_size: usize, init: Init, seed: u64) -> Result<Self> {
         let rnn = Rnn::new(&RnnConfig {
             input_size: task.input_size(),
@@ -234,22 +235,47 @@ impl<F: Real> SequenceModel<F> {
             init,
             seed,
         })?;
-        // The head's draws come after the RNN's, from a generator of their own.
+        SequenceModel::with_cell(rnn, task, seed)
+    }
+}
+
+impl<F: Real, C: Recurrent<F>> SequenceModel<F, C> {
+    /// `cell` with an output layer sized for `task`; `seed` draws the output layer.
+    /// The cell's input size must be the task's.
+    pub fn with_cell(cell: C, task: &Task, seed: u64) -> Result<Self> {
+        require(
+            cell.input_size() == task.input_size(),
+            "cell",
+            format!(
+                "input size is {} but the task gives inputs of size {}",
+                cell.input_size(),
+                task.input_size()
+            ),
+        )?;
+        // The head has a generator of its own, so its draws do not depend on the cell's.
         let head = Linear::new(
-            hidden_size,
+            cell.hidden_size(),
             task.output_size(),
             &mut init::rng(seed.wrapping_add(0x5eed)),
         )?;
-        Ok(SequenceModel { rnn, head })
+        Ok(SequenceModel { rnn: cell, head })
+    }
+
+    /// Runs the recurrent layer over `batch` from the zero state.
+    fn run(&self, batch: &Batch<F>) -> Result<C::Cache> {
+        let s0 = self.rnn.zero_state(batch.xs.len_of(Axis(1)));
+        self.rnn.forward_seq(batch.xs.view(), &s0)
     }
 
     /// The loss on `batch` (no gradients).
     pub fn loss(&self, batch: &Batch<F>) -> Result<F> {
-        let h0 = self.rnn_zero_state(batch);
-        let cache = self.rnn.forward(batch.xs.view(), h0.view())?;
-        let hs = cache.hs();
+        let cache = self.run(batch)?;
+        let hs = self.rnn.outputs(&cache); // (T, B, H)
         match &batch.targets {
-            Targets::Final(ys) => Ok(mse(self.head.forward(cache.h_last())?.view(), ys.view())?.0),
+            Targets::Final(ys) => {
+                let h_last = hs.index_axis(Axis(0), hs.len_of(Axis(0)) - 1); // (B, H)
+                Ok(mse(self.head.forward(h_last)?.view(), ys.view())?.0)
+            }
             Targets::Classes { from, classes } => {
                 let rows = rows_from(hs, *from)?;
                 Ok(softmax_cross_entropy(self.head.forward(rows.view())?.view(), classes)?.0)
@@ -265,9 +291,10 @@ impl<F: Real> SequenceModel<F> {
                 reason: "accuracy needs class targets".into(),
             });
         };
-        let h0 = self.rnn_zero_state(batch);
-        let cache = self.rnn.forward(batch.xs.view(), h0.view())?;
-        let logits = self.head.forward(rows_from(cache.hs(), *from)?.view())?; // (N, V)
+        let cache = self.run(batch)?;
+        let logits = self
+            .head
+            .forward(rows_from(self.rnn.outputs(&cache), *from)?.view())?; // (N, V)
         let correct = logits
             .rows()
             .into_iter()
@@ -277,27 +304,24 @@ impl<F: Real> SequenceModel<F> {
         Ok(correct as f64 / classes.len() as f64)
     }
 
-    fn rnn_zero_state(&self, batch: &Batch<F>) -> ndarray::Array2<F> {
-        ndarray::Array2::zeros((batch.xs.len_of(Axis(1)), self.rnn.hidden_size()))
-    }
-
-    /// Loss and gradients on `batch`: forward through RNN and head, loss, backward through
-    /// the head, then BPTT (truncated to `truncation` steps if given).
-    pub fn evaluate(&self, batch: &Batch<F>, truncation: Option<usize>) -> Result<Evaluated<F>> {
-        let h0 = self.rnn_zero_state(batch);
-        let cache = self.rnn.forward(batch.xs.view(), h0.view())?;
-        let (t_len, b, h) = cache.hs().dim();
+    /// Loss and gradients on `batch`: forward through the recurrent layer and the head,
+    /// loss, backward through the head, then BPTT (truncated to `truncation` steps if
+    /// given, for cells that implement it).
+    pub fn evaluate(&self, batch: &Batch<F>, truncation: Option<usize>) -> Result<Evaluated<F, C>> {
+        let cache = self.run(batch)?;
+        let hs = self.rnn.outputs(&cache); // (T, B, H)
+        let (t_len, b, h) = hs.dim();
         let mut dhs = Array3::zeros((t_len, b, h)); // (T, B, H)  dL/dh_t from the head
         let (loss, head) = match &batch.targets {
             Targets::Final(ys) => {
-                let h_last = cache.h_last(); // (B, H)
+                let h_last = hs.index_axis(Axis(0), t_len - 1); // (B, H)
                 let (loss, dy) = mse(self.head.forward(h_last)?.view(), ys.view())?;
                 let (head, dh_last) = self.head.backward(h_last, dy.view())?;
                 dhs.index_axis_mut(Axis(0), t_len - 1).assign(&dh_last);
                 (loss, head)
             }
             Targets::Classes { from, classes } => {
-                let rows = rows_from(cache.hs(), *from)?; // ((T-from)·B, H)
+                let rows = rows_from(hs, *from)?; // ((T-from)·B, H)
                 let (loss, dlogits) =
                     softmax_cross_entropy(self.head.forward(rows.view())?.view(), classes)?;
                 let (head, drows) = self.head.backward(rows.view(), dlogits.view())?;
@@ -309,8 +333,8 @@ impl<F: Real> SequenceModel<F> {
             }
         };
         let rnn = match truncation {
-            None => self.rnn.backward(&cache, dhs.view())?,
-            Some(k) => self.rnn.backward_truncated(&cache, dhs.view(), k)?,
+            None => self.rnn.backward_seq(&cache, dhs.view())?,
+            Some(k) => self.rnn.backward_truncated_seq(&cache, dhs.view(), k)?,
         };
         Ok(Evaluated { loss, rnn, head })
     }
@@ -350,10 +374,22 @@ pub struct TrainLog {
 /// bar or a live plot).
 pub fn train<F: Real>(
     config: &TrainConfig,
-    mut on_step: impl FnMut(usize, f64),
+    on_step: impl FnMut(usize, f64),
 ) -> Result<(SequenceModel<F>, TrainLog)> {
     config.validate()?;
-    let mut model = SequenceModel::new(&config.task, config.hidden_size, config.init, config.seed)?;
+    let model = SequenceModel::new(&config.task, config.hidden_size, config.init, config.seed)?;
+    train_model(model, config, on_step)
+}
+
+/// Trains a given model, of any recurrent cell, on `config`'s task with `config`'s
+/// optimiser settings and data seed (`hidden_size` and `init` are the model's business
+/// here, so they are not read).
+pub fn train_model<F: Real, C: Recurrent<F>>(
+    mut model: SequenceModel<F, C>,
+    config: &TrainConfig,
+    mut on_step: impl FnMut(usize, f64),
+) -> Result<(SequenceModel<F, C>, TrainLog)> {
+    config.validate()?;
     let mut data_rng = init::rng(config.seed.wrapping_add(1));
     let held_out = config.task.batch::<F>(
         config.eval_size,

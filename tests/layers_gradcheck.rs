@@ -7,7 +7,7 @@ use recurrent::gradcheck::{check, Checked, TOLERANCE};
 use recurrent::init::{rng, uniform};
 use recurrent::loss::{mse, softmax_cross_entropy};
 use recurrent::train::{SequenceModel, Task};
-use recurrent::{Init, Linear, Params};
+use recurrent::{Gru, GruConfig, Init, Linear, Lstm, LstmConfig, Params, Recurrent};
 
 #[test]
 fn linear_with_cross_entropy_matches_central_differences() {
@@ -78,8 +78,7 @@ fn cross_entropy_is_finite_for_huge_logits_and_rejects_bad_targets() {
     assert!(err.to_string().contains("`logits`"), "{err}");
 }
 
-fn check_model(task: Task, seed: u64) {
-    let model = SequenceModel::<f64>::new(&task, 4, Init::Uniform, seed).unwrap();
+fn check_model<C: Recurrent<f64> + Clone>(model: SequenceModel<f64, C>, task: Task, seed: u64) {
     let batch = task.batch::<f64>(3, &mut rng(seed + 100)).unwrap();
     let eval = model.evaluate(&batch, None).unwrap();
     let tensors: Vec<Checked> = model
@@ -100,15 +99,52 @@ fn check_model(task: Task, seed: u64) {
 
 #[test]
 fn whole_model_gradients_match_for_many_to_one_and_many_to_many() {
-    check_model(Task::Adding { seq_len: 6 }, 0);
+    for (task, seed) in [
+        (Task::Adding { seq_len: 6 }, 0),
+        (
+            Task::Echo {
+                seq_len: 6,
+                delay: 2,
+                vocab: 3,
+            },
+            1,
+        ),
+    ] {
+        check_model(
+            SequenceModel::<f64>::new(&task, 4, Init::Uniform, seed).unwrap(),
+            task,
+            seed,
+        );
+    }
+}
+
+#[test]
+fn whole_model_gradients_match_with_lstm_and_gru_cells() {
+    let task = Task::Echo {
+        seq_len: 5,
+        delay: 1,
+        vocab: 3,
+    };
+    let lstm = Lstm::new(&LstmConfig {
+        input_size: 3,
+        hidden_size: 3,
+        seed: 2,
+        ..LstmConfig::default()
+    })
+    .unwrap();
     check_model(
-        Task::Echo {
-            seq_len: 6,
-            delay: 2,
-            vocab: 3,
-        },
-        1,
+        SequenceModel::with_cell(lstm, &task, 2).unwrap(),
+        task.clone(),
+        2,
     );
+    let gru = Gru::new(&GruConfig {
+        input_size: 3,
+        hidden_size: 3,
+        seed: 3,
+        ..GruConfig::default()
+    })
+    .unwrap();
+    check_model(SequenceModel::with_cell(gru, &task, 3).unwrap(), task, 3);
 }
 
 #[test]

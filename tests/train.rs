@@ -1,6 +1,7 @@
 //! Training learns both synthetic tasks, deterministically for a given seed.
 
-use recurrent::train::{train, Task, TrainConfig};
+use recurrent::train::{train, train_model, SequenceModel, Task, TrainConfig};
+use recurrent::{Gru, GruConfig, Lstm, LstmConfig};
 
 #[test]
 fn learns_the_adding_problem_many_to_one() {
@@ -75,4 +76,92 @@ fn invalid_training_configuration_is_an_error() {
     ] {
         assert!(train::<f32>(&bad, |_, _| {}).is_err(), "{bad:?}");
     }
+}
+
+#[test]
+fn lstm_and_gru_slot_into_the_same_training_loop() {
+    let config = TrainConfig {
+        task: Task::Echo {
+            seq_len: 12,
+            delay: 2,
+            vocab: 4,
+        },
+        steps: 400,
+        lr: 1e-2,
+        ..TrainConfig::default()
+    };
+    let lstm = Lstm::<f32>::new(&LstmConfig {
+        input_size: 4,
+        hidden_size: 16,
+        ..LstmConfig::default()
+    })
+    .unwrap();
+    let (_, log) = train_model(
+        SequenceModel::with_cell(lstm, &config.task, 0).unwrap(),
+        &config,
+        |_, _| {},
+    )
+    .unwrap();
+    assert!(
+        log.accuracy.unwrap() > 0.95,
+        "LSTM echo accuracy {:?}",
+        log.accuracy
+    );
+    let gru = Gru::<f32>::new(&GruConfig {
+        input_size: 4,
+        hidden_size: 16,
+        ..GruConfig::default()
+    })
+    .unwrap();
+    let (_, log) = train_model(
+        SequenceModel::with_cell(gru, &config.task, 0).unwrap(),
+        &config,
+        |_, _| {},
+    )
+    .unwrap();
+    assert!(
+        log.accuracy.unwrap() > 0.95,
+        "GRU echo accuracy {:?}",
+        log.accuracy
+    );
+}
+
+#[test]
+fn a_cell_of_the_wrong_input_size_or_without_truncation_is_an_error() {
+    let task = Task::Echo {
+        seq_len: 6,
+        delay: 1,
+        vocab: 4,
+    };
+    let lstm = Lstm::<f32>::new(&LstmConfig {
+        input_size: 3,
+        hidden_size: 4,
+        ..LstmConfig::default()
+    })
+    .unwrap();
+    let err = SequenceModel::with_cell(lstm, &task, 0).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("input size is 3 but the task gives inputs of size 4"),
+        "{err}"
+    );
+    let gru = Gru::<f32>::new(&GruConfig {
+        input_size: 4,
+        hidden_size: 4,
+        ..GruConfig::default()
+    })
+    .unwrap();
+    let config = TrainConfig {
+        task: task.clone(),
+        steps: 1,
+        truncation: Some(2),
+        ..TrainConfig::default()
+    };
+    let err = train_model(
+        SequenceModel::with_cell(gru, &task, 0).unwrap(),
+        &config,
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("full BPTT only"), "{err}");
 }
