@@ -48,11 +48,11 @@ use crate::activations::{sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_finite, check_shape, require};
 use crate::init;
-use crate::{Error, Params, Real, Result};
+use crate::params::impl_params;
+use crate::{Error, Real, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
-    s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2,
-    ArrayViewMutD, Axis, Zip,
+    s, Array1, Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Zip,
 };
 
 /// Where the reset gate acts, and with it which way round the update gate works (see the
@@ -691,43 +691,7 @@ fn shape3((t, b, h): (usize, usize, usize)) -> [(&'static str, Option<usize>); 3
     [("T", Some(t)), ("B", Some(b)), ("H", Some(h))]
 }
 
-impl<F: Real> Params<F> for Gru<F> {
-    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        vec![
-            ("w_ih", self.w_ih.view().into_dyn()),
-            ("w_hh", self.w_hh.view().into_dyn()),
-            ("b_ih", self.b_ih.view().into_dyn()),
-            ("b_hh", self.b_hh.view().into_dyn()),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        vec![
-            ("w_ih", self.w_ih.view_mut().into_dyn()),
-            ("w_hh", self.w_hh.view_mut().into_dyn()),
-            ("b_ih", self.b_ih.view_mut().into_dyn()),
-            ("b_hh", self.b_hh.view_mut().into_dyn()),
-        ]
-    }
-}
-
-impl<F: Real> Params<F> for GruGrads<F> {
-    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        vec![
-            ("w_ih", self.w_ih.view().into_dyn()),
-            ("w_hh", self.w_hh.view().into_dyn()),
-            ("b_ih", self.b_ih.view().into_dyn()),
-            ("b_hh", self.b_hh.view().into_dyn()),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        vec![
-            ("w_ih", self.w_ih.view_mut().into_dyn()),
-            ("w_hh", self.w_hh.view_mut().into_dyn()),
-            ("b_ih", self.b_ih.view_mut().into_dyn()),
-            ("b_hh", self.b_hh.view_mut().into_dyn()),
-        ]
-    }
-}
+impl_params!(Gru, GruGrads => w_ih, w_hh, b_ih, b_hh);
 
 impl<F: Real> Recurrent<F> for Gru<F> {
     type State = Array2<F>;

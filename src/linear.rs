@@ -6,8 +6,9 @@
 
 use crate::error::{check_finite, check_shape, require};
 use crate::init::{self, SeededRng};
-use crate::{Params, Real, Result};
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
+use crate::params::impl_params;
+use crate::{Real, Result};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 /// A linear layer from H inputs to O outputs.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,32 +77,4 @@ impl<F: Real> Linear<F> {
     }
 }
 
-impl<F: Real> Params<F> for Linear<F> {
-    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        vec![
-            ("w", self.w.view().into_dyn()),
-            ("b", self.b.view().into_dyn()),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        vec![
-            ("w", self.w.view_mut().into_dyn()),
-            ("b", self.b.view_mut().into_dyn()),
-        ]
-    }
-}
-
-impl<F: Real> Params<F> for LinearGrads<F> {
-    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        vec![
-            ("w", self.w.view().into_dyn()),
-            ("b", self.b.view().into_dyn()),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        vec![
-            ("w", self.w.view_mut().into_dyn()),
-            ("b", self.b.view_mut().into_dyn()),
-        ]
-    }
-}
+impl_params!(Linear, LinearGrads => w, b);

@@ -16,3 +16,24 @@ pub trait Params<F: Real> {
         self.params().iter().map(|(_, p)| p.len()).sum()
     }
 }
+
+/// Implements [`Params`] for structs whose tensors are named fields, each named in the
+/// [`Params`] view after its field (`w_xh`, `w_hh`, `b`, ...): one list of fields, so the
+/// immutable and mutable views cannot disagree in order.
+macro_rules! impl_params {
+    ($ty:ident => $($field:ident),+) => {
+        impl<F: $crate::Real> $crate::Params<F> for $ty<F> {
+            fn params(&self) -> Vec<(&'static str, ndarray::ArrayViewD<'_, F>)> {
+                vec![$((stringify!($field), self.$field.view().into_dyn())),+]
+            }
+            fn params_mut(&mut self) -> Vec<(&'static str, ndarray::ArrayViewMutD<'_, F>)> {
+                vec![$((stringify!($field), self.$field.view_mut().into_dyn())),+]
+            }
+        }
+    };
+    ($ty:ident, $($rest:ident),+ => $($field:ident),+) => {
+        impl_params!($ty => $($field),+);
+        impl_params!($($rest),+ => $($field),+);
+    };
+}
+pub(crate) use impl_params;

@@ -10,11 +10,10 @@ use crate::activations::{tanh, tanh_grad_from_output};
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_finite, check_shape, require};
 use crate::init::{self, Init};
-use crate::{Params, Real, Result};
+use crate::params::impl_params;
+use crate::{Real, Result};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{
-    s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, Zip,
-};
+use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
 
 /// How to build an [`Rnn`].
 #[derive(Clone, Debug, PartialEq)]
@@ -379,39 +378,7 @@ fn shape3((t, b, h): (usize, usize, usize)) -> [(&'static str, Option<usize>); 3
     [("T", Some(t)), ("B", Some(b)), ("H", Some(h))]
 }
 
-impl<F: Real> Params<F> for Rnn<F> {
-    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        vec![
-            ("w_xh", self.w_xh.view().into_dyn()),
-            ("w_hh", self.w_hh.view().into_dyn()),
-            ("b", self.b.view().into_dyn()),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        vec![
-            ("w_xh", self.w_xh.view_mut().into_dyn()),
-            ("w_hh", self.w_hh.view_mut().into_dyn()),
-            ("b", self.b.view_mut().into_dyn()),
-        ]
-    }
-}
-
-impl<F: Real> Params<F> for RnnGrads<F> {
-    fn params(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        vec![
-            ("w_xh", self.w_xh.view().into_dyn()),
-            ("w_hh", self.w_hh.view().into_dyn()),
-            ("b", self.b.view().into_dyn()),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        vec![
-            ("w_xh", self.w_xh.view_mut().into_dyn()),
-            ("w_hh", self.w_hh.view_mut().into_dyn()),
-            ("b", self.b.view_mut().into_dyn()),
-        ]
-    }
-}
+impl_params!(Rnn, RnnGrads => w_xh, w_hh, b);
 
 impl<F: Real> Recurrent<F> for Rnn<F> {
     type State = Array2<F>;
