@@ -10,13 +10,20 @@
 //! | 2. the forward pass over a sequence | `src/ex02_rnn_forward.rs` | *What a recurrent network is* |
 //! | 3. backpropagation through time | `src/ex03_bptt.rs` | *Backpropagation through time* |
 //! | 4. truncated BPTT(k) | `src/ex04_truncated_bptt.rs` | *Truncated backpropagation through time* |
+//! | 5. one step of an LSTM cell | `src/ex05_lstm_cell_forward.rs` | *The LSTM* |
+//! | 6. backpropagation through one LSTM step | `src/ex06_lstm_cell_backward.rs` | *The LSTM* |
+//! | 7. an LSTM step with peepholes | `src/ex07_peephole_cell.rs` | *Peepholes* |
+//! | 8. an LSTM step with coupled gates (CIFG) | `src/ex08_cifg_cell.rs` | *Coupled gates* |
+//! | 9. one step of a GRU cell, both forms | `src/ex09_gru_cell_forward.rs` | *The GRU* |
+//! | 10. backpropagation through one GRU step | `src/ex10_gru_cell_backward.rs` | *The GRU* |
 //!
 //! ## The loop
 //!
 //! 1. Open one of the files above. Its top comment states the task, the equation and the
 //!    shapes; the function body is a `todo!()` with hints in `// TODO:` comments.
-//! 2. Replace the `todo!()` with your code. Change only the body: the signature (and, in
-//!    exercises 3 and 4, the `BpttGrads` struct) is what the graders call.
+//! 2. Replace the `todo!()` with your code. Change only the body: the signature (and the
+//!    structs it takes or returns, such as `BpttGrads` or `LstmStep`) is what the graders
+//!    call.
 //! 3. Run the graders:
 //!
 //! ```text
@@ -35,7 +42,8 @@
 //! `cargo test` builds all of them first, so there a compile error in any exercise file
 //! stops the run; without `--no-fail-fast` it also stops at the first exercise with a
 //! failing test. The exercises do not depend on each other: exercise 2 does not call your
-//! exercise 1, and exercises 3 and 4 are given the states of the forward pass.
+//! exercise 1, and exercises 3 and 4 are given the states of the forward pass. Likewise
+//! exercises 6 and 10 are given the forward step's gates, not your exercises 5 and 9.
 //!
 //! ## Stuck?
 //!

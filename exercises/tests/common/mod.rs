@@ -263,3 +263,135 @@ pub fn assert_agrees(
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// One step of a gated cell (exercises 5 to 10).
+// ---------------------------------------------------------------------------------------
+
+/// The inputs of one step of a gated cell with `k` stacked gate blocks (LSTM 4, CIFG and
+/// GRU 3), its diagonal peepholes, and the gradients `dh`, `dc` arriving from above. The
+/// `t` of the shape is ignored: a step reads one time step.
+#[derive(Clone, Debug)]
+pub struct GatedStep {
+    pub shape: Shape,
+    pub seed: u64,
+    pub x: Array2<f64>,      // (B, D)
+    pub h_prev: Array2<f64>, // (B, H)
+    pub c_prev: Array2<f64>, // (B, H)
+    pub w_ih: Array2<f64>,   // (kH, D)
+    pub w_hh: Array2<f64>,   // (kH, H)
+    pub b_ih: Array1<f64>,   // (kH,)
+    pub b_hh: Array1<f64>,   // (kH,)
+    pub p_i: Array1<f64>,    // (H,)
+    pub p_f: Array1<f64>,    // (H,)
+    pub p_o: Array1<f64>,    // (H,)
+    pub dh: Array2<f64>,     // (B, H)
+    pub dc: Array2<f64>,     // (B, H)
+}
+
+impl GatedStep {
+    /// Weights in ±0.8 and a cell in ±1.5: every gate is clearly nonlinear but none is
+    /// saturated, so every gradient term is of order one.
+    pub fn new(shape: Shape, blocks: usize, seed: u64) -> GatedStep {
+        let mut g = rng(seed);
+        let Shape { b, d, h, .. } = shape;
+        GatedStep {
+            shape,
+            seed,
+            x: uniform2(b, d, 1.0, &mut g),
+            h_prev: uniform2(b, h, 0.8, &mut g),
+            c_prev: uniform2(b, h, 1.5, &mut g),
+            w_ih: uniform2(blocks * h, d, 0.8, &mut g),
+            w_hh: uniform2(blocks * h, h, 0.8, &mut g),
+            b_ih: uniform1(blocks * h, 0.5, &mut g),
+            b_hh: uniform1(blocks * h, 0.5, &mut g),
+            p_i: uniform1(h, 0.8, &mut g),
+            p_f: uniform1(h, 0.8, &mut g),
+            p_o: uniform1(h, 0.8, &mut g),
+            dh: uniform2(b, h, 1.0, &mut g),
+            dc: uniform2(b, h, 1.0, &mut g),
+        }
+    }
+
+    /// Every fixed and random shape (B = 1 and H = 1 among them), each with its own seed.
+    pub fn all(blocks: usize) -> Vec<GatedStep> {
+        shapes()
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| GatedStep::new(s, blocks, 500 + i as u64))
+            .collect()
+    }
+
+    /// `all` again over several seeds.
+    pub fn many(blocks: usize, seeds: u64) -> Vec<GatedStep> {
+        let mut out = Vec::new();
+        for k in 0..seeds {
+            for (i, s) in shapes().into_iter().enumerate() {
+                out.push(GatedStep::new(s, blocks, 500 + i as u64 + 1000 * k));
+            }
+        }
+        out
+    }
+
+    /// Where a failure happened, for messages.
+    pub fn context(&self) -> String {
+        let Shape { b, d, h, .. } = self.shape;
+        format!("on (B, D, H) = ({b}, {d}, {h}) with seed {}", self.seed)
+    }
+
+    /// The reference LSTM (`coupled` for CIFG, `peepholes` with this step's p_i, p_f, p_o)
+    /// holding this step's parameters.
+    pub fn lstm(&self, peepholes: bool, coupled: bool) -> recurrent::Lstm<f64> {
+        let Shape { d, h, .. } = self.shape;
+        let mut lstm = recurrent::Lstm::new(&recurrent::LstmConfig {
+            input_size: d,
+            hidden_size: h,
+            peepholes,
+            coupled,
+            ..recurrent::LstmConfig::default()
+        })
+        .expect("a valid LSTM configuration");
+        lstm.w_ih = self.w_ih.clone();
+        lstm.w_hh = self.w_hh.clone();
+        lstm.b_ih = self.b_ih.clone();
+        lstm.b_hh = self.b_hh.clone();
+        if peepholes {
+            lstm.p_i = (!coupled).then(|| self.p_i.clone());
+            lstm.p_f = Some(self.p_f.clone());
+            lstm.p_o = Some(self.p_o.clone());
+        }
+        lstm
+    }
+
+    /// The reference GRU in `form` holding this step's parameters (3 blocks).
+    pub fn gru(&self, form: recurrent::GruForm) -> recurrent::Gru<f64> {
+        recurrent::Gru {
+            w_ih: self.w_ih.clone(),
+            w_hh: self.w_hh.clone(),
+            b_ih: self.b_ih.clone(),
+            b_hh: self.b_hh.clone(),
+            form,
+        }
+    }
+}
+
+/// Rows `block·H .. (block+1)·H` of a stacked (kH, ·) matrix.
+pub fn block2(m: &Array2<f64>, block: usize, h: usize) -> Array2<f64> {
+    m.slice(ndarray::s![block * h..(block + 1) * h, ..])
+        .to_owned()
+}
+
+/// Entries `block·H .. (block+1)·H` of a stacked (kH,) vector.
+pub fn block1(v: &Array1<f64>, block: usize, h: usize) -> Array1<f64> {
+    v.slice(ndarray::s![block * h..(block + 1) * h]).to_owned()
+}
+
+/// Columns `block·H .. (block+1)·H` of a (B, kH) matrix.
+pub fn cols(m: &Array2<f64>, block: usize, h: usize) -> Array2<f64> {
+    m.slice(ndarray::s![.., block * h..(block + 1) * h])
+        .to_owned()
+}
+
+pub fn sigmoid(v: f64) -> f64 {
+    1.0 / (1.0 + (-v).exp())
+}
