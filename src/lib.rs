@@ -45,6 +45,16 @@ mod book {
     struct WhatIsAnRnn;
     #[doc = include_str!("../book/src/bptt.md")]
     struct Bptt;
+    #[doc = include_str!("../book/src/lstm.md")]
+    struct Lstm;
+    #[doc = include_str!("../book/src/peepholes.md")]
+    struct Peepholes;
+    #[doc = include_str!("../book/src/coupled-gates.md")]
+    struct CoupledGates;
+    #[doc = include_str!("../book/src/gru.md")]
+    struct Gru;
+    #[doc = include_str!("../book/src/which-gates-matter.md")]
+    struct WhichGatesMatter;
     #[doc = include_str!("../book/src/notation.md")]
     struct Notation;
     #[doc = include_str!("../book/src/errata.md")]

@@ -6,6 +6,8 @@
 //! measurement and changes from machine to machine.
 
 mod diagrams;
+mod gru;
+mod lstm;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -30,6 +32,8 @@ pub fn run(root: &Path, quick: bool) -> Result<()> {
     training_runs(&figures, &generated)?;
     gradient_norms(&figures, &generated)?;
     bptt_cost(&generated, quick)?;
+    lstm::run(&figures, &generated, quick)?;
+    gru::run(&figures, &generated, quick)?;
     println!(
         "figures: wrote {} and {}",
         figures.display(),
