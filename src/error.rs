@@ -2,7 +2,7 @@
 //! the arguments the caller passed, instead of panicking deep inside a matrix multiply.
 
 use crate::Real;
-use ndarray::{ArrayBase, Data, Dimension, IntoDimension};
+use ndarray::{ArrayBase, ArrayView2, ArrayView3, Data, Dimension, IntoDimension};
 use std::fmt;
 
 /// Everything that can go wrong when calling the crate.
@@ -135,6 +135,40 @@ pub(crate) fn check_finite<F: Real, S: Data<Elem = F>, D: Dimension>(
             value: value.as_f64(),
         }),
     }
+}
+
+/// Checks one step's input `x_t` (B, D) for every recurrent layer; returns B.
+pub(crate) fn check_step_input<F: Real>(x_t: &ArrayView2<F>, d: usize) -> Result<usize> {
+    check_shape("x_t", x_t.shape(), &[("B", None), ("D", Some(d))])?;
+    check_finite("x_t", x_t)?;
+    Ok(x_t.nrows())
+}
+
+/// Checks a sequence `xs` (T, B, D) for every recurrent layer; returns B.
+pub(crate) fn check_sequence_input<F: Real>(xs: &ArrayView3<F>, d: usize) -> Result<usize> {
+    check_shape(
+        "xs",
+        xs.shape(),
+        &[("T", None), ("B", None), ("D", Some(d))],
+    )?;
+    check_finite("xs", xs)?;
+    Ok(xs.len_of(ndarray::Axis(1)))
+}
+
+/// Checks a state argument (`h0`, `h_prev`, `c0`, ...) of shape (B, H).
+pub(crate) fn check_state<F: Real>(
+    arg: &'static str,
+    s: &ArrayView2<F>,
+    b: usize,
+    h: usize,
+) -> Result<()> {
+    check_shape(arg, s.shape(), &[("B", Some(b)), ("H", Some(h))])?;
+    check_finite(arg, s)
+}
+
+/// The expected shape of a (T, B, H) gradient such as `dhs`, for [`check_shape`].
+pub(crate) fn dims3((t, b, h): (usize, usize, usize)) -> [Axis; 3] {
+    [("T", Some(t)), ("B", Some(b)), ("H", Some(h))]
 }
 
 /// Returns a configuration error unless `ok`.

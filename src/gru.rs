@@ -46,7 +46,9 @@
 
 use crate::activations::{sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output};
 use crate::cell::{Backward, Recurrent};
-use crate::error::{check_finite, check_shape, require};
+use crate::error::{
+    check_sequence_input, check_shape, check_state, check_step_input, dims3, require,
+};
 use crate::init;
 use crate::params::impl_params;
 use crate::{Error, Real, Result};
@@ -250,35 +252,13 @@ impl<F: Real> Gru<F> {
     }
 
     fn check_step(&self, x_t: &ArrayView2<F>, h_prev: &ArrayView2<F>) -> Result<()> {
-        check_shape(
-            "x_t",
-            x_t.shape(),
-            &[("B", None), ("D", Some(self.input_size()))],
-        )?;
-        let b = x_t.nrows();
-        check_shape(
-            "h_prev",
-            h_prev.shape(),
-            &[("B", Some(b)), ("H", Some(self.hidden_size()))],
-        )?;
-        check_finite("x_t", x_t)?;
-        check_finite("h_prev", h_prev)
+        let b = check_step_input(x_t, self.input_size())?;
+        check_state("h_prev", h_prev, b, self.hidden_size())
     }
 
     fn check_sequence(&self, xs: &ArrayView3<F>, h0: &ArrayView2<F>) -> Result<()> {
-        check_shape(
-            "xs",
-            xs.shape(),
-            &[("T", None), ("B", None), ("D", Some(self.input_size()))],
-        )?;
-        let b = xs.len_of(Axis(1));
-        check_shape(
-            "h0",
-            h0.shape(),
-            &[("B", Some(b)), ("H", Some(self.hidden_size()))],
-        )?;
-        check_finite("xs", xs)?;
-        check_finite("h0", h0)
+        let b = check_sequence_input(xs, self.input_size())?;
+        check_state("h0", h0, b, self.hidden_size())
     }
 
     /// A cache from a GRU of the other form, or of other sizes, would give wrong gradients
@@ -477,7 +457,7 @@ impl<F: Real> Gru<F> {
     /// time, formed after the loop as one matrix multiply per block.
     pub fn backward(&self, cache: &GruCache<F>, dhs: ArrayView3<F>) -> Result<GruBackward<F>> {
         self.check_cache(cache)?;
-        check_shape("dhs", dhs.shape(), &shape3(cache.hs.dim()))?;
+        check_shape("dhs", dhs.shape(), &dims3(cache.hs.dim()))?;
         let (t_len, batch, h) = cache.hs.dim();
         let mut dh_total = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/dh_t
         let mut dgx = Array3::zeros((t_len, batch, 3 * h)); // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih)
@@ -685,10 +665,6 @@ fn flatten<F: Real>(a: &Array3<F>) -> ArrayView2<'_, F> {
     a.view()
         .into_shape_with_order((t_len * batch, k))
         .expect("standard layout")
-}
-
-fn shape3((t, b, h): (usize, usize, usize)) -> [(&'static str, Option<usize>); 3] {
-    [("T", Some(t)), ("B", Some(b)), ("H", Some(h))]
 }
 
 impl_params!(Gru, GruGrads => w_ih, w_hh, b_ih, b_hh);

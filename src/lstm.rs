@@ -72,7 +72,9 @@
 
 use crate::activations::{sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output};
 use crate::cell::{Backward, Recurrent};
-use crate::error::{check_finite, check_shape, require, Error};
+use crate::error::{
+    check_sequence_input, check_shape, check_state, check_step_input, dims3, require, Error,
+};
 use crate::init::{self, SeededRng};
 use crate::{Params, Real, Result};
 use ndarray::linalg::general_mat_mul;
@@ -493,10 +495,6 @@ fn vector<F: Real>(n: usize, bound: f64, rng: &mut SeededRng) -> Array1<F> {
     init::uniform(1, n, bound, rng).remove_axis(Axis(0))
 }
 
-fn shape3((t, b, h): (usize, usize, usize)) -> [(&'static str, Option<usize>); 3] {
-    [("T", Some(t)), ("B", Some(b)), ("H", Some(h))]
-}
-
 /// `p[j]`, or 0 for an absent peephole.
 fn peep<F: Real>(p: Option<&[F]>, j: usize) -> F {
     p.map_or(F::zero(), |p| p[j])
@@ -739,22 +737,16 @@ impl<F: Real> Lstm<F> {
         prev_gates: Option<&LstmGates<F>>,
     ) -> Result<()> {
         self.check_params()?;
-        check_shape(
-            "x_t",
-            x_t.shape(),
-            &[("B", None), ("D", Some(self.input_size()))],
-        )?;
-        let bh = [("B", Some(x_t.nrows())), ("H", Some(self.hidden_size()))];
-        check_shape("h_prev", prev.h.shape(), &bh)?;
-        check_shape("c_prev", prev.c.shape(), &bh)?;
+        let b = check_step_input(x_t, self.input_size())?;
+        check_state("h_prev", &prev.h.view(), b, self.hidden_size())?;
+        check_state("c_prev", &prev.c.view(), b, self.hidden_size())?;
         if let (Some(p), Some(_)) = (prev_gates, &self.w_gates) {
+            let bh = [("B", Some(b)), ("H", Some(self.hidden_size()))];
             check_shape("prev_gates.i", p.i.shape(), &bh)?;
             check_shape("prev_gates.f", p.f.shape(), &bh)?;
             check_shape("prev_gates.o", p.o.shape(), &bh)?;
         }
-        check_finite("x_t", x_t)?;
-        check_finite("h_prev", &prev.h)?;
-        check_finite("c_prev", &prev.c)
+        Ok(())
     }
 
     fn check_sequence(
@@ -764,20 +756,9 @@ impl<F: Real> Lstm<F> {
         c0: &ArrayView2<F>,
     ) -> Result<()> {
         self.check_params()?;
-        check_shape(
-            "xs",
-            xs.shape(),
-            &[("T", None), ("B", None), ("D", Some(self.input_size()))],
-        )?;
-        let bh = [
-            ("B", Some(xs.len_of(Axis(1)))),
-            ("H", Some(self.hidden_size())),
-        ];
-        check_shape("h0", h0.shape(), &bh)?;
-        check_shape("c0", c0.shape(), &bh)?;
-        check_finite("xs", xs)?;
-        check_finite("h0", h0)?;
-        check_finite("c0", c0)
+        let b = check_sequence_input(xs, self.input_size())?;
+        check_state("h0", h0, b, self.hidden_size())?;
+        check_state("c0", c0, b, self.hidden_size())
     }
 
     // ANCHOR: step
@@ -958,7 +939,7 @@ impl<F: Real> Lstm<F> {
         dc_last: Option<ArrayView2<F>>,
     ) -> Result<LstmBackward<F>> {
         let (t_len, batch, h) = cache.hs.dim();
-        check_shape("dhs", dhs.shape(), &shape3(cache.hs.dim()))?;
+        check_shape("dhs", dhs.shape(), &dims3(cache.hs.dim()))?;
         let mut dc = Array2::zeros((batch, h)); // (B, H)  dL/dc_t, through c_{t+1} and beyond
         if let Some(dc_last) = dc_last {
             let bh = [("B", Some(batch)), ("H", Some(h))];

@@ -8,7 +8,9 @@
 
 use crate::activations::{tanh, tanh_grad_from_output};
 use crate::cell::{Backward, Recurrent};
-use crate::error::{check_finite, check_shape, require};
+use crate::error::{
+    check_sequence_input, check_shape, check_state, check_step_input, dims3, require,
+};
 use crate::init::{self, Init};
 use crate::params::impl_params;
 use crate::{Real, Result};
@@ -151,35 +153,13 @@ impl<F: Real> Rnn<F> {
     }
 
     fn check_step(&self, x_t: &ArrayView2<F>, h_prev: &ArrayView2<F>) -> Result<()> {
-        check_shape(
-            "x_t",
-            x_t.shape(),
-            &[("B", None), ("D", Some(self.input_size()))],
-        )?;
-        let b = x_t.nrows();
-        check_shape(
-            "h_prev",
-            h_prev.shape(),
-            &[("B", Some(b)), ("H", Some(self.hidden_size()))],
-        )?;
-        check_finite("x_t", x_t)?;
-        check_finite("h_prev", h_prev)
+        let b = check_step_input(x_t, self.input_size())?;
+        check_state("h_prev", h_prev, b, self.hidden_size())
     }
 
     fn check_sequence(&self, xs: &ArrayView3<F>, h0: &ArrayView2<F>) -> Result<()> {
-        check_shape(
-            "xs",
-            xs.shape(),
-            &[("T", None), ("B", None), ("D", Some(self.input_size()))],
-        )?;
-        let b = xs.len_of(Axis(1));
-        check_shape(
-            "h0",
-            h0.shape(),
-            &[("B", Some(b)), ("H", Some(self.hidden_size()))],
-        )?;
-        check_finite("xs", xs)?;
-        check_finite("h0", h0)
+        let b = check_sequence_input(xs, self.input_size())?;
+        check_state("h0", h0, b, self.hidden_size())
     }
 
     // ANCHOR: step
@@ -246,7 +226,7 @@ impl<F: Real> Rnn<F> {
     /// which is why the pass must run right to left. The weight gradients are sums over
     /// time; they are formed after the loop as one matrix multiply each.
     pub fn backward(&self, cache: &RnnCache<F>, dhs: ArrayView3<F>) -> Result<RnnBackward<F>> {
-        check_shape("dhs", dhs.shape(), &shape3(cache.hs.dim()))?;
+        check_shape("dhs", dhs.shape(), &dims3(cache.hs.dim()))?;
         let (t_len, batch, h) = cache.hs.dim();
         let mut dh_total = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/dh_t
         let mut das = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/da_t, a_t before tanh
@@ -288,7 +268,7 @@ impl<F: Real> Rnn<F> {
         k: usize,
     ) -> Result<RnnBackward<F>> {
         require(k >= 1, "k", "truncation length must be at least 1, got 0")?;
-        check_shape("dhs", dhs.shape(), &shape3(cache.hs.dim()))?;
+        check_shape("dhs", dhs.shape(), &dims3(cache.hs.dim()))?;
         let (t_len, batch, h) = cache.hs.dim();
         let mut dh_total = Array3::zeros((t_len, batch, h)); // (T, B, H)
         let mut das = Array3::zeros((t_len, batch, h)); // (T, B, H)
@@ -372,10 +352,6 @@ impl<F: Real> Rnn<F> {
         (RnnGrads { w_xh, w_hh, b }, dxs)
     }
     // ANCHOR_END: param_grads
-}
-
-fn shape3((t, b, h): (usize, usize, usize)) -> [(&'static str, Option<usize>); 3] {
-    [("T", Some(t)), ("B", Some(b)), ("H", Some(h))]
 }
 
 impl_params!(Rnn, RnnGrads => w_xh, w_hh, b);
