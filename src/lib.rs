@@ -18,6 +18,7 @@ pub mod lstm;
 pub mod optim;
 pub mod params;
 pub mod real;
+pub mod reber;
 pub mod rnn;
 pub mod tasks;
 pub mod torch_io;

@@ -68,6 +68,35 @@ impl Task {
     }
 }
 
+/// Anything that deals out training batches from a seeded generator: the synthetic
+/// [`Task`]s here, and the other experiments' data (grammars, text, latching tasks), so one
+/// training loop, [`train_on`], serves them all.
+pub trait Data {
+    /// Input width D.
+    fn input_size(&self) -> usize;
+    /// Output width of the head: 1 for regression, the number of classes otherwise.
+    fn output_size(&self) -> usize;
+    /// The loss of the best input-blind answer, the number a model has to beat.
+    fn baseline(&self) -> f64;
+    /// A batch of `batch` fresh sequences.
+    fn batch<F: Real>(&self, batch: usize, rng: &mut init::SeededRng) -> Result<Batch<F>>;
+}
+
+impl Data for Task {
+    fn input_size(&self) -> usize {
+        Task::input_size(self)
+    }
+    fn output_size(&self) -> usize {
+        Task::output_size(self)
+    }
+    fn baseline(&self) -> f64 {
+        Task::baseline(self)
+    }
+    fn batch<F: Real>(&self, batch: usize, rng: &mut init::SeededRng) -> Result<Batch<F>> {
+        Task::batch(self, batch, rng)
+    }
+}
+
 /// Everything a training run needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -240,9 +269,9 @@ impl<F: Real> SequenceModel<F> {
 }
 
 impl<F: Real, C: Recurrent<F>> SequenceModel<F, C> {
-    /// `cell` with an output layer sized for `task`; `seed` draws the output layer.
-    /// The cell's input size must be the task's.
-    pub fn with_cell(cell: C, task: &Task, seed: u64) -> Result<Self> {
+    /// `cell` with an output layer sized for `task` (a [`Task`] or any other [`Data`]);
+    /// `seed` draws the output layer. The cell's input size must be the task's.
+    pub fn with_cell(cell: C, task: &impl Data, seed: u64) -> Result<Self> {
         require(
             cell.input_size() == task.input_size(),
             "cell",
@@ -385,13 +414,25 @@ pub fn train<F: Real>(
 /// optimiser settings and data seed (`hidden_size` and `init` are the model's business
 /// here, so they are not read).
 pub fn train_model<F: Real, C: Recurrent<F>>(
+    model: SequenceModel<F, C>,
+    config: &TrainConfig,
+    on_step: impl FnMut(usize, f64),
+) -> Result<(SequenceModel<F, C>, TrainLog)> {
+    train_on(model, &config.task, config, on_step)
+}
+
+/// Trains a given model on batches from `data` (in place of `config.task`), with
+/// `config`'s optimiser settings, clipping, truncation, step count and data seed. The
+/// log's accuracy is reported whenever the held-out batch has class targets.
+pub fn train_on<F: Real, C: Recurrent<F>>(
     mut model: SequenceModel<F, C>,
+    data: &impl Data,
     config: &TrainConfig,
     mut on_step: impl FnMut(usize, f64),
 ) -> Result<(SequenceModel<F, C>, TrainLog)> {
     config.validate()?;
     let mut data_rng = init::rng(config.seed.wrapping_add(1));
-    let held_out = config.task.batch::<F>(
+    let held_out = data.batch::<F>(
         config.eval_size,
         &mut init::rng(config.seed.wrapping_add(2)),
     )?;
@@ -402,7 +443,7 @@ pub fn train_model<F: Real, C: Recurrent<F>>(
     })?;
     let mut losses = Vec::with_capacity(config.steps);
     for step in 0..config.steps {
-        let batch = config.task.batch::<F>(config.batch_size, &mut data_rng)?;
+        let batch = data.batch::<F>(config.batch_size, &mut data_rng)?;
         let mut grads = model.evaluate(&batch, config.truncation)?;
         let loss = grads.loss;
         let mut g: Vec<ArrayViewMutD<F>> = grads.params_mut().into_iter().map(|(_, v)| v).collect();
@@ -414,15 +455,15 @@ pub fn train_model<F: Real, C: Recurrent<F>>(
         on_step(step, loss.as_f64());
     }
     let eval_after = model.loss(&held_out)?.as_f64();
-    let accuracy = match config.task {
-        Task::Echo { .. } => Some(model.accuracy(&held_out)?),
-        Task::Adding { .. } => None,
+    let accuracy = match held_out.targets {
+        Targets::Classes { .. } => Some(model.accuracy(&held_out)?),
+        Targets::Final(_) => None,
     };
     Ok((
         model,
         TrainLog {
             losses,
-            baseline: config.task.baseline(),
+            baseline: data.baseline(),
             eval_before,
             eval_after,
             accuracy,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::grade::{self, Mode};
-use crate::{book, figures, notebooks, util};
+use crate::{book, figures, notebooks, repro, util};
 
 /// Passed and failed checks of one stage.
 #[derive(Clone, Copy)]
@@ -82,6 +82,12 @@ pub fn run(root: &Path) -> ExitCode {
     let figures_ok = stage(r, "figures", || {
         figures::run(root, true)?;
         Ok(ONE_PASSED)
+    });
+    // One check per experiment: the quick form of the same code, into target/, so the
+    // book keeps the full runs' numbers.
+    stage(r, "repro --quick", || {
+        let (passed, failed) = repro::quick_all(root);
+        Ok(Checks { passed, failed })
     });
     if figures_ok {
         stage(r, "book", || {

@@ -10,6 +10,7 @@ mod ci;
 mod figures;
 mod grade;
 mod notebooks;
+mod repro;
 mod tools;
 mod util;
 
@@ -35,6 +36,10 @@ Commands:
                          --solutions:   grade the reference solutions (all must pass).
                          --check-stubs: every test must fail against the todo!() stubs.
                          --mutants:     every planted mistake must be caught with its hint.
+  repro --list | repro NAME [--quick] | repro all [--quick]
+                         Reproduce an experiment of the gradient lab or the classics:
+                         its tables (Markdown + CSV) and figures go to book/src/repro/
+                         (--quick: a reduced run into target/repro-quick/, as in CI).
   ci                     Run every check CI runs, in order, and summarise.
   help                   Show this message.
 ";
@@ -71,6 +76,9 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         ("grade", ["--solutions"]) => return grade::command(&root, grade::Mode::Solutions),
         ("grade", ["--check-stubs"]) => return grade::command(&root, grade::Mode::CheckStubs),
         ("grade", ["--mutants"]) => return grade::command(&root, grade::Mode::Mutants),
+        ("repro", ["--list"]) => print!("{}", repro::list()),
+        ("repro", [name]) => repro::run(&root, name, false)?,
+        ("repro", [name, "--quick"] | ["--quick", name]) => repro::run(&root, name, true)?,
         ("ci", []) => return Ok(ci::run(&root)),
         _ => {
             eprint!("{USAGE}");

@@ -1,0 +1,149 @@
+//! One line chart, shared by the experiments: labelled series, optional log axes (drawn
+//! as log10 on a linear axis, with ticks labelled as powers of ten) and an optional
+//! horizontal reference line (a baseline to beat).
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+
+/// A named curve.
+pub struct Series {
+    /// The legend entry.
+    pub label: String,
+    /// (x, y) points in drawing order; non-finite points are skipped.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// What to draw.
+pub struct Chart<'a> {
+    /// Caption above the plot.
+    pub title: &'a str,
+    /// Axis descriptions.
+    pub x_label: &'a str,
+    /// Axis descriptions.
+    pub y_label: &'a str,
+    /// Plot log10(x) with power-of-ten tick labels.
+    pub log_x: bool,
+    /// Plot log10(y) with power-of-ten tick labels.
+    pub log_y: bool,
+    /// The curves.
+    pub series: Vec<Series>,
+    /// A dashed horizontal line at this y, with a legend label.
+    pub reference: Option<(f64, &'a str)>,
+}
+
+/// A palette that stays distinguishable for up to ten series and in greyscale print.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("plotting: {e:?}")
+}
+
+/// Draws `chart` as an 800×500 SVG at `path`.
+pub fn line_chart(path: &Path, chart: &Chart) -> Result<()> {
+    let tx = |x: f64| if chart.log_x { x.log10() } else { x };
+    let ty = |y: f64| if chart.log_y { y.log10() } else { y };
+    let mut points: Vec<(f64, f64)> = chart
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|&(x, y)| (tx(x), ty(y))))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    if let Some((y, _)) = chart.reference {
+        if let Some(&(x, _)) = points.first() {
+            points.push((x, ty(y)));
+        }
+    }
+    if points.is_empty() {
+        return Err(anyhow!("nothing finite to plot in {:?}", chart.title));
+    }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in &points {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    let pad = |lo: f64, hi: f64| {
+        let d = if hi > lo { (hi - lo) * 0.05 } else { 0.5 };
+        (lo - d, hi + d)
+    };
+    let (x0, x1) = pad(x0, x1);
+    let (y0, y1) = pad(y0, y1);
+
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut plot = ChartBuilder::on(&root)
+        .caption(chart.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    let power = |log: bool| {
+        move |v: &f64| {
+            if log {
+                format!("1e{:.0}", v)
+            } else {
+                format!("{v:.3}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string()
+            }
+        }
+    };
+    plot.configure_mesh()
+        .x_desc(chart.x_label)
+        .y_desc(chart.y_label)
+        .x_label_formatter(&power(chart.log_x))
+        .y_label_formatter(&power(chart.log_y))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    for (k, series) in chart.series.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let pts: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .map(|&(x, y)| (tx(x), ty(y)))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        plot.draw_series(LineSeries::new(pts, colour.stroke_width(2)))
+            .map_err(err)?
+            .label(series.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+    }
+    if let Some((y, label)) = chart.reference {
+        let y = ty(y);
+        let dashes: Vec<PathElement<(f64, f64)>> = (0..40)
+            .map(|k| {
+                let a = x0 + (x1 - x0) * k as f64 / 40.0;
+                let b = a + (x1 - x0) / 80.0;
+                PathElement::new(vec![(a, y), (b, y)], BLACK.stroke_width(1))
+            })
+            .collect();
+        plot.draw_series(dashes)
+            .map_err(err)?
+            .label(label)
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(1)));
+    }
+    plot.configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
