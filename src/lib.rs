@@ -20,6 +20,7 @@ pub mod params;
 pub mod real;
 pub mod reber;
 pub mod rnn;
+pub mod spectral;
 pub mod tasks;
 pub mod torch_io;
 pub mod train;
