@@ -37,6 +37,13 @@ pub trait Recurrent<F: Real>: Params<F> {
     fn input_size(&self) -> usize;
     /// H, the size of each output vector.
     fn hidden_size(&self) -> usize;
+    /// Chooses the dropout masks of the forward passes that follow: `Some(step)` draws
+    /// fresh masks for training step `step` (the same step always gives the same masks, so
+    /// a gradient check sees one fixed function), `None` switches dropout off for
+    /// evaluation. Layers without dropout ignore it; wrappers pass it to their layers.
+    fn set_dropout(&mut self, step: Option<u64>) {
+        let _ = step;
+    }
     /// The all-zero state for a batch of `batch` sequences.
     fn zero_state(&self, batch: usize) -> Self::State;
     /// Runs the layer over `xs` (T, B, D) from state `s0`.

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod activations;
+pub mod bidirectional;
 pub mod cell;
 pub mod error;
 pub mod gradcheck;
@@ -21,10 +22,12 @@ pub mod real;
 pub mod reber;
 pub mod rnn;
 pub mod spectral;
+pub mod stacked;
 pub mod tasks;
 pub mod torch_io;
 pub mod train;
 
+pub use bidirectional::{BiState, Bidirectional, Merge};
 pub use cell::{Backward, Recurrent};
 pub use error::{Error, Result};
 pub use gru::{Gru, GruBackward, GruCache, GruConfig, GruForm, GruGrads};
@@ -36,6 +39,7 @@ pub use lstm::{
 pub use params::Params;
 pub use real::Real;
 pub use rnn::{Rnn, RnnBackward, RnnCache, RnnConfig, RnnGrads};
+pub use stacked::Stacked;
 
 /// The book's pages, so that `cargo test` compiles and runs every Rust block in them
 /// against this crate: the text cannot drift from the code.

@@ -37,3 +37,24 @@ macro_rules! impl_params {
     };
 }
 pub(crate) use impl_params;
+
+/// A `&'static str` for a name made at run time (`l1.w_ih_reverse`): wrappers such as
+/// [`crate::stacked::Stacked`] name their layers' tensors by index and direction, while
+/// [`Params`] hands out static names so that listing them allocates nothing. Each distinct
+/// name is stored once, for the life of the program; there are only as many as there are
+/// distinct layer names.
+pub fn intern(name: String) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(&known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}

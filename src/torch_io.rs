@@ -50,6 +50,7 @@
 //! place only once every file is written and flushed to disk: a crash while saving leaves
 //! the previous files whole (rename replaces a file in one step), never half a file.
 
+use crate::params::intern;
 use crate::{Params, Real};
 use ndarray::{ArrayD, ArrayViewD, Dimension};
 use ndarray_npy::{ReadNpyExt, ReadableElement, ViewElement, ViewNpyError, ViewNpyExt};
@@ -72,6 +73,34 @@ pub const PYTORCH_NAMES: &NameMap = &[
     ("b_ih", "bias_ih_l0"),
     ("b_hh", "bias_hh_l0"),
 ];
+
+/// The names of a multi-layer, possibly bidirectional `nn.LSTM` or `nn.GRU`
+/// (`num_layers = layers`), for a [`crate::stacked::Stacked`] of `layers` cells, each a
+/// [`crate::bidirectional::Bidirectional`] one if `bidirectional`: our `l{k}.w_ih` is
+/// PyTorch's `weight_ih_l{k}`, and `l{k}.w_ih_reverse` is `weight_ih_l{k}_reverse`.
+pub fn stacked_pytorch_names(
+    layers: usize,
+    bidirectional: bool,
+) -> Vec<(&'static str, &'static str)> {
+    let directions: &[&str] = if bidirectional {
+        &["", "_reverse"]
+    } else {
+        &[""]
+    };
+    let mut map = Vec::new();
+    for k in 0..layers {
+        for suffix in directions {
+            for (ours, theirs) in PYTORCH_NAMES {
+                let stem = theirs.trim_end_matches("_l0");
+                map.push((
+                    intern(format!("l{k}.{ours}{suffix}")),
+                    intern(format!("{stem}_l{k}{suffix}")),
+                ));
+            }
+        }
+    }
+    map
+}
 
 /// A float type that can be stored in a `.npy` file: `f32` (numpy's `float32`, `'<f4'`)
 /// or `f64` (`float64`, `'<f8'`).

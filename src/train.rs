@@ -443,6 +443,7 @@ pub fn train_on<F: Real, C: Recurrent<F>>(
     })?;
     let mut losses = Vec::with_capacity(config.steps);
     for step in 0..config.steps {
+        model.rnn.set_dropout(Some(step as u64));
         let batch = data.batch::<F>(config.batch_size, &mut data_rng)?;
         let mut grads = model.evaluate(&batch, config.truncation)?;
         let loss = grads.loss;
@@ -454,6 +455,8 @@ pub fn train_on<F: Real, C: Recurrent<F>>(
         losses.push(loss.as_f64());
         on_step(step, loss.as_f64());
     }
+    // Evaluation sees the whole network: no dropout.
+    model.rnn.set_dropout(None);
     let eval_after = model.loss(&held_out)?.as_f64();
     let accuracy = match held_out.targets {
         Targets::Classes { .. } => Some(model.accuracy(&held_out)?),

@@ -14,11 +14,11 @@
 //! tensor, the worst entry's index and both values; run with `--nocapture` to see the
 //! measured maximum of every tensor.
 
-use ndarray::{Array2, Array3, ArrayD, ArrayView, ArrayViewD, Dimension, Ix2, Ix3};
+use ndarray::{Array2, Array3, ArrayD, ArrayView, ArrayViewD, Axis, Dimension, Ix2, Ix3};
 use recurrent::gru::{Gru, GruConfig, GruForm};
 use recurrent::lstm::{Lstm, LstmConfig, LstmState};
 use recurrent::torch_io::{self, NpyFloat, PYTORCH_NAMES};
-use recurrent::{Params, Recurrent};
+use recurrent::{BiState, Bidirectional, Merge, Params, Recurrent, Stacked};
 use std::path::{Path, PathBuf};
 
 const TOL_F64: f64 = 1e-10;
@@ -199,6 +199,83 @@ fn gru_parity<F: NpyFloat>(name: &str, tol: f64) {
     p.against("grad/xs", back.dxs.view());
     p.against("grad/h0", back.ds0.view());
     p.finish();
+}
+
+/// A 2-layer bidirectional LSTM: `Stacked<Bidirectional<Lstm>>` loaded through the name
+/// map `l{k}.w_ih[_reverse]` ↔ `weight_ih_l{k}[_reverse]`. States in the fixture are
+/// (num_layers · 2, B, H), layer by layer, forward direction first.
+fn deep_bidirectional_parity<F: NpyFloat>(name: &str, tol: f64) {
+    let dir = fixture(name);
+    let xs = read3::<F>(&dir, "xs"); // (T, B, D)
+    let h0 = read3::<F>(&dir, "h0"); // (4, B, H)
+    let c0 = read3::<F>(&dir, "c0"); // (4, B, H)
+    let (d, h) = (xs.dim().2, h0.dim().2);
+    let lstm = |input_size| {
+        Lstm::<F>::new(&LstmConfig {
+            input_size,
+            hidden_size: h,
+            ..LstmConfig::default()
+        })
+        .unwrap()
+    };
+    let layer =
+        |input_size| Bidirectional::new(lstm(input_size), lstm(input_size), Merge::Concat).unwrap();
+    let mut deep = Stacked::new(vec![layer(d), layer(2 * h)], 0.0, 0).unwrap();
+    let names = torch_io::stacked_pytorch_names(2, true);
+    torch_io::load_params_with(&mut deep, &dir, &names).unwrap_or_else(|e| panic!("{e}"));
+    let state = |k: usize| LstmState {
+        h: h0.index_axis(Axis(0), k).to_owned(),
+        c: c0.index_axis(Axis(0), k).to_owned(),
+    };
+    let s0: Vec<BiState<LstmState<F>>> = (0..2)
+        .map(|layer| BiState {
+            fwd: state(2 * layer),
+            bwd: state(2 * layer + 1),
+        })
+        .collect();
+    let mut p = Parity::new(name, tol);
+
+    let cache = deep.forward_seq(xs.view(), &s0).unwrap();
+    p.against("hs", deep.outputs(&cache));
+    let last = deep.final_state(&cache);
+    let stack = |pick: fn(&LstmState<F>) -> &Array2<F>| {
+        let views: Vec<_> = last
+            .iter()
+            .flat_map(|s| [pick(&s.fwd).view(), pick(&s.bwd).view()])
+            .collect();
+        ndarray::stack(Axis(0), &views).unwrap() // (4, B, H)
+    };
+    p.against("h_n", stack(|s| &s.h).view());
+    p.against("c_n", stack(|s| &s.c).view());
+
+    let g = read3::<F>(&dir, "g"); // (T, B, 2H)
+    let back = deep.backward_seq(&cache, g.view()).unwrap();
+    for (ours, grad) in back.grads.params() {
+        let torch_name = names.iter().find(|(o, _)| *o == ours).expect("mapped").1;
+        p.against(&format!("grad/{torch_name}"), grad);
+    }
+    p.against("grad/xs", back.dxs.view());
+    let stack_ds0 = |pick: fn(&LstmState<F>) -> &Array2<F>| {
+        let views: Vec<_> = back
+            .ds0
+            .iter()
+            .flat_map(|s| [pick(&s.fwd).view(), pick(&s.bwd).view()])
+            .collect();
+        ndarray::stack(Axis(0), &views).unwrap()
+    };
+    p.against("grad/h0", stack_ds0(|s| &s.h).view());
+    p.against("grad/c0", stack_ds0(|s| &s.c).view());
+    p.finish();
+}
+
+#[test]
+fn two_layer_bidirectional_lstm_matches_pytorch_f64() {
+    deep_bidirectional_parity::<f64>("lstm_2layer_bi_f64", TOL_F64);
+}
+
+#[test]
+fn two_layer_bidirectional_lstm_matches_pytorch_f32() {
+    deep_bidirectional_parity::<f32>("lstm_2layer_bi_f32", TOL_F32);
 }
 
 #[test]

@@ -23,6 +23,10 @@ For ``torch.nn.LSTM`` and ``torch.nn.GRU`` (one layer, one direction, ``bias=Tru
   the same gradients for L' = sum(G * output) + sum(G_c * c_n), a loss that also reads
   the final cell state (checked through ``Lstm::backward``'s ``dc_last``).
 
+A third fixture, ``lstm_2layer_bi_{f64,f32}/``, holds a 2-layer bidirectional
+``nn.LSTM`` in the same form (parameter names with ``_l1`` and ``_reverse``; states
+``h0``, ``c0``, ``h_n``, ``c_n`` of shape (4, B, H); output and G of shape (T, B, 2H)).
+
 Sizes: T=5, B=3, D=4, H=6. The parameters are PyTorch's default initialisation under
 a fixed seed; xs, h0, c0 and G are standard normal draws. The float32 fixtures use the
 same numbers rounded to float32, and are computed in float32. oneDNN (mkldnn) is switched
@@ -119,6 +123,44 @@ def make(kind, dtype, suffix):
     return directory
 
 
+def make_deep_bidirectional(dtype, suffix):
+    """Build the fixture of a 2-layer bidirectional nn.LSTM, lstm_2layer_bi_{suffix}/.
+
+    PyTorch names layer k's tensors weight_ih_l{k} and, for the reverse direction,
+    weight_ih_l{k}_reverse; layer 1 reads both directions of layer 0, so its weight_ih
+    is (4H, 2H). States are (num_layers * 2, B, H), ordered layer by layer, forward
+    direction first; the output is (T, B, 2H), forward half first. No dropout (PyTorch
+    draws its masks from its own generator, which no other library can reproduce).
+    """
+    torch.manual_seed(SEED + 1)
+    layer = torch.nn.LSTM(input_size=D, hidden_size=H, num_layers=2, bias=True,
+                          batch_first=False, bidirectional=True).double()
+    xs = torch.randn(T, B, D, dtype=torch.float64)
+    h0 = torch.randn(4, B, H, dtype=torch.float64)
+    c0 = torch.randn(4, B, H, dtype=torch.float64)
+    g = torch.randn(T, B, 2 * H, dtype=torch.float64)
+    layer = layer.to(dtype)
+    xs, h0, c0, g = (t.to(dtype) for t in (xs, h0, c0, g))
+
+    directory = os.path.join(OUT, f"lstm_2layer_bi_{suffix}")
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    for name, p in layer.named_parameters():
+        save(directory, name, p)
+    for name, t in (("xs", xs), ("h0", h0), ("c0", c0), ("g", g)):
+        save(directory, name, t)
+    xs_, h0_, c0_ = (t.clone().requires_grad_(True) for t in (xs, h0, c0))
+    out, (h_n, c_n) = layer(xs_, (h0_, c0_))
+    (g * out).sum().backward()
+    for name, t in (("hs", out), ("h_n", h_n), ("c_n", c_n)):
+        save(directory, name, t)
+    for name, p in layer.named_parameters():
+        save(directory, os.path.join("grad", name), p.grad)
+    for name, t in (("xs", xs_), ("h0", h0_), ("c0", c0_)):
+        save(directory, os.path.join("grad", name), t.grad)
+    return directory
+
+
 def main():
     torch.set_num_threads(1)
     # Switching oneDNN off warns about an unrelated GPU feature; the warning is noise here.
@@ -127,10 +169,16 @@ def main():
     with torch.backends.mkldnn.flags(enabled=False):
         for kind in ("lstm", "gru"):
             for dtype, suffix in ((torch.float64, "f64"), (torch.float32, "f32")):
-                directory = make(kind, dtype, suffix)
-                size = sum(os.path.getsize(os.path.join(d, f))
-                           for d, _, files in os.walk(directory) for f in files)
-                print(f"wrote {os.path.relpath(directory, ROOT)} ({size} bytes)")
+                report(make(kind, dtype, suffix))
+        for dtype, suffix in ((torch.float64, "f64"), (torch.float32, "f32")):
+            report(make_deep_bidirectional(dtype, suffix))
+
+
+def report(directory):
+    """Print the size of a fixture directory."""
+    size = sum(os.path.getsize(os.path.join(d, f))
+               for d, _, files in os.walk(directory) for f in files)
+    print(f"wrote {os.path.relpath(directory, ROOT)} ({size} bytes)")
 
 
 if __name__ == "__main__":
