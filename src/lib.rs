@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod activations;
+pub mod attention;
 pub mod bidirectional;
 pub mod cell;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod params;
 pub mod real;
 pub mod reber;
 pub mod rnn;
+pub mod seq2seq;
 pub mod spectral;
 pub mod stacked;
 pub mod tasks;
