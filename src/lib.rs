@@ -28,6 +28,7 @@ pub mod stacked;
 pub mod tasks;
 pub mod torch_io;
 pub mod train;
+pub mod translate;
 
 pub use bidirectional::{BiState, Bidirectional, Merge};
 pub use cell::{Backward, Recurrent};
@@ -63,6 +64,8 @@ mod book {
     struct Gru;
     #[doc = include_str!("../book/src/which-gates-matter.md")]
     struct WhichGatesMatter;
+    #[doc = include_str!("../book/src/bidirectional-and-deep.md")]
+    struct BidirectionalAndDeep;
     #[doc = include_str!("../book/src/notation.md")]
     struct Notation;
     #[doc = include_str!("../book/src/errata.md")]
