@@ -66,6 +66,8 @@ mod book {
     struct WhichGatesMatter;
     #[doc = include_str!("../book/src/bidirectional-and-deep.md")]
     struct BidirectionalAndDeep;
+    #[doc = include_str!("../book/src/attention.md")]
+    struct Attention;
     #[doc = include_str!("../book/src/notation.md")]
     struct Notation;
     #[doc = include_str!("../book/src/errata.md")]

@@ -176,6 +176,7 @@ impl<F: Real, C: Recurrent<F, State = Array2<F>>> Seq2Seq<F, C> {
         })
     }
 
+    // ANCHOR: forward
     /// Teacher-forced forward pass: `src` (S, B, D_src), `dec_in` (T, B, D_tgt), the target
     /// shifted right by one. The cache holds the logits (T·B, V), rows in (t, b) order.
     pub fn forward(
@@ -220,6 +221,7 @@ impl<F: Real, C: Recurrent<F, State = Array2<F>>> Seq2Seq<F, C> {
             dims: (t_len, b_len, hd),
         })
     }
+    // ANCHOR_END: forward
 
     /// Loss and gradients for one batch: `targets` are the T·B symbols to predict, in
     /// (t, b) order.
