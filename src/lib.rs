@@ -22,6 +22,7 @@ pub mod params;
 pub mod real;
 pub mod reber;
 pub mod rnn;
+pub mod sampling;
 pub mod seq2seq;
 pub mod spectral;
 pub mod stacked;
