@@ -22,6 +22,7 @@ pub mod reber;
 pub mod rnn;
 pub mod spectral;
 pub mod tasks;
+pub mod text;
 pub mod torch_io;
 pub mod train;
 
