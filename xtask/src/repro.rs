@@ -8,6 +8,7 @@
 //! touching the book's numbers. Every file is written to a temporary name and renamed, so
 //! stopping a run with Ctrl-C never leaves a half-written table.
 
+mod ablation;
 pub mod plot;
 
 use std::fmt::Write as _;
@@ -31,7 +32,12 @@ pub struct Experiment {
 }
 
 /// Every experiment, in the order of the book.
-pub const EXPERIMENTS: &[Experiment] = &[];
+pub const EXPERIMENTS: &[Experiment] = &[Experiment {
+    name: "ablation",
+    about: "which gates matter: Greff's LSTM variants, forget bias 1 and the GRU on three tasks",
+    minutes: 10.0,
+    run: ablation::run,
+}];
 
 /// Where an experiment writes, and whether it is the quick version.
 pub struct Ctx {
