@@ -254,7 +254,11 @@ impl Data for CharWindows {
 /// on `text`: $-\frac{1}{N}\sum_n \ln p(x_n)$. Counts are add-one smoothed, so a character
 /// that `reference` lacks costs a finite amount. With `text = reference` this is
 /// (nearly) the unigram entropy. Every id must be below `vocab_size`.
-pub fn unigram_cross_entropy(reference: &[usize], text: &[usize], vocab_size: usize) -> Result<f64> {
+pub fn unigram_cross_entropy(
+    reference: &[usize],
+    text: &[usize],
+    vocab_size: usize,
+) -> Result<f64> {
     require(vocab_size >= 1, "vocab_size", "must be at least 1, got 0")?;
     require(!text.is_empty(), "text", "is empty")?;
     let mut counts = vec![1.0f64; vocab_size];
@@ -320,7 +324,11 @@ mod tests {
         assert_eq!((*from, classes.len()), (0, 30));
         for b in 0..5 {
             let inputs: Vec<usize> = (0..6)
-                .map(|t| (0..vocab.len()).find(|&v| batch.xs[[t, b, v]] == 1.0).unwrap())
+                .map(|t| {
+                    (0..vocab.len())
+                        .find(|&v| batch.xs[[t, b, v]] == 1.0)
+                        .unwrap()
+                })
                 .collect();
             // Each window is a piece of the text, and each target the character after.
             let start = ids.windows(6).position(|w| w == inputs.as_slice()).unwrap();
@@ -336,7 +344,8 @@ mod tests {
         let (train, valid) = CharWindows::split(&ids, 2, 5, 0.1).unwrap();
         assert_eq!((train.len(), valid.len()), (90, 10));
         let tiles: Batch<f32> = valid.tiled(100).unwrap();
-        assert_eq!(tiles.xs.dim(), (5, 1, 2)); // 10 characters: one window of 5 and its targets
+        // 10 held-out characters: one window of 5 inputs and its 5 targets.
+        assert_eq!(tiles.xs.dim(), (5, 1, 2));
         // A 1:3 text has entropy H(1/4) nats; smoothing moves it only slightly.
         let h = -(0.25f64 * 0.25f64.ln() + 0.75 * 0.75f64.ln());
         assert!((train.baseline() - h).abs() < 0.01, "{}", train.baseline());

