@@ -154,7 +154,7 @@ mod tests {
         // FIPS 180-2's example: SHA-256("abc").
         assert_eq!(
             sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5d0ae2223b00361a396177a9cb410ff61f2015ad"
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 }

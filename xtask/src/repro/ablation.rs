@@ -192,7 +192,7 @@ fn specs(ctx: &Ctx) -> Result<Vec<Spec>> {
             unit: "MSE",
             baseline: recurrent::tasks::ADDING_BASELINE_MSE,
             hidden: 32,
-            steps: ctx.pick(500, 40),
+            steps: ctx.pick(500, 30),
             batch: 32,
             lr: 1e-2,
         },
@@ -202,7 +202,7 @@ fn specs(ctx: &Ctx) -> Result<Vec<Spec>> {
             label: "embedded Reber".into(),
             unit: "nats/symbol",
             hidden: 16,
-            steps: ctx.pick(500, 40),
+            steps: ctx.pick(500, 30),
             batch: 32,
             lr: 1e-2,
         },
@@ -455,16 +455,14 @@ fn write_claims(
             .expect("every cell is a row")
     };
     let v = row(Cell::Greff(GreffVariant::V));
-    let mut md = String::from(
-        "| compared with V | ".to_string()
-            + &specs
-                .iter()
-                .map(|s| format!("{} ({})", s.label, s.unit))
-                .collect::<Vec<_>>()
-                .join(" | ")
-            + " |\n|---|"
-            + &"---|".repeat(specs.len())
-            + "\n",
+    let columns: Vec<String> = specs
+        .iter()
+        .map(|s| format!("{} ({})", s.label, s.unit))
+        .collect();
+    let mut md = format!(
+        "| compared with V | {} |\n|---|{}\n",
+        columns.join(" | "),
+        "---|".repeat(specs.len())
     );
     let compared = [
         Cell::Greff(GreffVariant::NFG),
@@ -477,16 +475,19 @@ fn write_claims(
         Cell::Gru,
     ];
     for cell in compared {
-        let mut cells_md = Vec::new();
-        for k in 0..specs.len() {
-            let ours = column(&scores[row(cell)][k], |s| s.loss);
-            let base = column(&scores[v][k], |s| s.loss);
-            cells_md.push(format!(
-                "{:.2}× ({})",
-                mean(&ours) / mean(&base),
-                verdict(&ours, &base)
-            ));
-        }
+        let cells_md: Vec<String> = scores[row(cell)]
+            .iter()
+            .zip(&scores[v])
+            .map(|(ours, base)| {
+                let ours = column(ours, |s| s.loss);
+                let base = column(base, |s| s.loss);
+                format!(
+                    "{:.2}× ({})",
+                    mean(&ours) / mean(&base),
+                    verdict(&ours, &base)
+                )
+            })
+            .collect();
         md.push_str(&format!("| {} | {} |\n", cell.name(), cells_md.join(" | ")));
     }
     md.push_str(&format!(
