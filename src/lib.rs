@@ -9,6 +9,7 @@
 pub mod activations;
 pub mod cell;
 pub mod error;
+pub mod esn;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
@@ -19,7 +20,9 @@ pub mod optim;
 pub mod params;
 pub mod real;
 pub mod reber;
+pub mod regulariser;
 pub mod rnn;
+pub mod series;
 pub mod spectral;
 pub mod tasks;
 pub mod torch_io;
