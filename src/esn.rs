@@ -222,12 +222,23 @@ impl Esn {
     /// (T, D) from the zero state: (T, O), washout included (the caller decides what to
     /// score). An error before [`Esn::fit`].
     pub fn predict(&self, inputs: ArrayView2<f64>) -> Result<Array2<f64>> {
+        let states = self.run(inputs)?; // (T, N)
+        self.read(states.view())
+    }
+
+    /// The readout applied to given `states` (T, N), for instance a stretch of one long
+    /// [`Esn::run`]: (T, O). An error before [`Esn::fit`].
+    pub fn read(&self, states: ArrayView2<f64>) -> Result<Array2<f64>> {
         let w_out = self.w_out.as_ref().ok_or_else(|| Error::Value {
             arg: "self",
             reason: "the readout is not trained yet: call fit first".into(),
         })?;
-        let states = self.run(inputs)?; // (T, N)
-        Ok(with_bias_column(states.view()).dot(w_out))
+        check_shape(
+            "states",
+            states.shape(),
+            &[("T", None), ("N", Some(self.reservoir_size()))],
+        )?;
+        Ok(with_bias_column(states).dot(w_out))
     }
 }
 

@@ -8,7 +8,9 @@
 //! touching the book's numbers. Every file is written to a temporary name and renamed, so
 //! stopping a run with Ctrl-C never leaves a half-written table.
 
+pub mod esn;
 pub mod plot;
+pub mod regulariser;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -31,7 +33,20 @@ pub struct Experiment {
 }
 
 /// Every experiment, in the order of the book.
-pub const EXPERIMENTS: &[Experiment] = &[];
+pub const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "esn",
+        about: "echo state network on Mackey–Glass and NARMA-10: NRMSE vs spectral radius and size (Jaeger 2001)",
+        minutes: 3.0,
+        run: esn::run,
+    },
+    Experiment {
+        name: "regulariser",
+        about: "vanilla RNN on the adding problem with Pascanu et al. (2013)'s gradient-flow penalty",
+        minutes: 5.0,
+        run: regulariser::run,
+    },
+];
 
 /// Where an experiment writes, and whether it is the quick version.
 pub struct Ctx {
