@@ -50,6 +50,12 @@ mod book {
     struct WhatIsAnRnn;
     #[doc = include_str!("../book/src/bptt.md")]
     struct Bptt;
+    #[doc = include_str!("../book/src/echo-state-networks.md")]
+    struct EchoStateNetworks;
+    #[doc = include_str!("../book/src/regularising-gradient-flow.md")]
+    struct RegularisingGradientFlow;
+    #[doc = include_str!("../book/src/hessian-free.md")]
+    struct HessianFree;
     #[doc = include_str!("../book/src/lstm.md")]
     struct Lstm;
     #[doc = include_str!("../book/src/peepholes.md")]

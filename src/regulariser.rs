@@ -27,12 +27,14 @@ use ndarray::{Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis};
 /// Ω and its gradient for the run in `cache`, given the frozen errors
 /// $\delta_t = \partial E/\partial h_t$ in `deltas` (T, B, H) (the `dhs` of a BPTT pass).
 ///
-/// Backward, step by step, with $u_t = \delta_t \odot (1 - h_t^2)$, $v_t = u_t W_{hh}$,
-/// $r_t = \|v_t\| / \|\delta_t\|$:
-/// $\partial\Omega/\partial v_t = 2 (r_t - 1)\, v_t / (\|v_t\|\,\|\delta_t\|)$;
-/// explicitly $\partial\Omega/\partial W_{hh} \mathrel{+}= u_t^\top\, \partial\Omega/\partial v_t$;
+/// Ω reads $\delta_t$ only through its direction, so each row is first normalised,
+/// $\hat\delta_t = \delta_t / \|\delta_t\|$ (norms in `f64`: a vanishing $\delta_t$ of
+/// $10^{-30}$ would underflow in `f32`). Then, with $u_t = \hat\delta_t \odot (1 - h_t^2)$,
+/// $w_t = u_t W_{hh}$ and $r_t = \|w_t\|$, each term is $(r_t - 1)^2$ and, backward,
+/// $\partial\Omega/\partial w_t = 2 (r_t - 1)\, w_t / r_t$;
+/// explicitly $\partial\Omega/\partial W_{hh} \mathrel{+}= u_t^\top\, \partial\Omega/\partial w_t$;
 /// and through the state
-/// $\partial\Omega/\partial h_t = (\partial\Omega/\partial v_t\, W_{hh}^\top) \odot \delta_t \odot (-2 h_t)$,
+/// $\partial\Omega/\partial h_t = (\partial\Omega/\partial w_t\, W_{hh}^\top) \odot \hat\delta_t \odot (-2 h_t)$,
 /// which [`Rnn::backward`] carries to every parameter, the inputs and $h_0$.
 /// Returns Ω and that backward pass, its $W_{hh}$ gradient including the explicit term.
 pub fn gradient_flow_penalty<F: Real>(
@@ -43,37 +45,47 @@ pub fn gradient_flow_penalty<F: Real>(
     let hs = cache.hs(); // (T, B, H)
     check_shape("deltas", deltas.shape(), &dims3(hs.dim()))?;
     let (t_len, batch, h) = hs.dim();
-    let per_sequence = F::one() / F::cast(batch as f64);
-    let mut omega = F::zero();
+    let per_sequence = 1.0 / batch as f64;
+    let mut omega = 0.0;
     let mut dhs = Array3::zeros((t_len, batch, h)); // (T, B, H)  dΩ/dh_t through (1 - h_t²)
     let mut dw_hh = Array2::zeros((h, h)); // (H, H)  the explicit term
+    let mut unit = Array2::zeros((batch, h)); // (B, H)  δ̂_t, zero where δ_t = 0
     for t in 0..t_len {
         let h_t = hs.index_axis(Axis(0), t); // (B, H)
-        let delta = deltas.index_axis(Axis(0), t); // (B, H)
-        let u = &delta * &h_t.mapv(|v| F::one() - v * v); // (B, H)
-        let v = u.dot(&rnn.w_hh); // (B, H)
-        let mut dv = Array2::zeros((batch, h)); // (B, H)  dΩ/dv_t
-        for b in 0..batch {
-            let m = delta.row(b).dot(&delta.row(b)).sqrt();
-            if m == F::zero() {
-                continue; // no error reaches h_t in this sequence: no ratio to keep at 1
-            }
-            let n = v.row(b).dot(&v.row(b)).sqrt();
-            let r = n / m;
-            omega += per_sequence * (r - F::one()) * (r - F::one());
-            if n > F::zero() {
-                let scale = per_sequence * F::cast(2.0) * (r - F::one()) / (n * m);
-                dv.row_mut(b).assign(&(&v.row(b) * scale));
+        for (b, delta) in deltas.index_axis(Axis(0), t).rows().into_iter().enumerate() {
+            let m = delta
+                .iter()
+                .map(|d| d.as_f64() * d.as_f64())
+                .sum::<f64>()
+                .sqrt();
+            // No error reaches h_t in this sequence: no ratio to keep at 1.
+            let inv = if m > 0.0 { 1.0 / m } else { 0.0 };
+            for (e, &d) in unit.row_mut(b).iter_mut().zip(delta) {
+                *e = F::cast(d.as_f64() * inv);
             }
         }
-        dw_hh += &u.t().dot(&dv); // v = u W_hh, so dW_hh[i, j] = Σ_b u[b, i] dv[b, j]
-        let du = dv.dot(&rnn.w_hh.t()); // (B, H)
-        let dh = &du * &delta * &h_t.mapv(|v| F::cast(-2.0) * v); // d(1 - h²)/dh = -2h
+        let u = &unit * &h_t.mapv(|v| F::one() - v * v); // (B, H)
+        let w = u.dot(&rnn.w_hh); // (B, H)
+        let mut dw = Array2::zeros((batch, h)); // (B, H)  dΩ/dw_t
+        for b in 0..batch {
+            if unit.row(b).iter().all(|e| *e == F::zero()) {
+                continue;
+            }
+            let r = w.row(b).dot(&w.row(b)).sqrt().as_f64();
+            omega += per_sequence * (r - 1.0) * (r - 1.0);
+            if r > 0.0 {
+                let scale = F::cast(per_sequence * 2.0 * (r - 1.0) / r);
+                dw.row_mut(b).assign(&(&w.row(b) * scale));
+            }
+        }
+        dw_hh += &u.t().dot(&dw); // w = u W_hh, so dW_hh[i, j] = Σ_b u[b, i] dw[b, j]
+        let du = dw.dot(&rnn.w_hh.t()); // (B, H)
+        let dh = &du * &unit * &h_t.mapv(|v| F::cast(-2.0) * v); // d(1 - h²)/dh = -2h
         dhs.index_axis_mut(Axis(0), t).assign(&dh);
     }
     let mut back = rnn.backward(cache, dhs.view())?;
     back.grads.w_hh += &dw_hh;
-    Ok((omega, back))
+    Ok((F::cast(omega), back))
 }
 // ANCHOR_END: penalty
 
@@ -161,9 +173,11 @@ pub fn train_regularised<F: Real>(
             flow_ratio: flow_ratio(grads.rnn.dhs.view()),
         };
         // The model's parameter order starts with the RNN's w_xh, w_hh, b, as Ω's does.
-        let a = F::cast(alpha);
-        for ((_, mut g), (_, p)) in grads.params_mut().into_iter().zip(penalty.grads.params()) {
-            g.scaled_add(a, &p);
+        if alpha > 0.0 {
+            let a = F::cast(alpha);
+            for ((_, mut g), (_, p)) in grads.params_mut().into_iter().zip(penalty.grads.params()) {
+                g.scaled_add(a, &p);
+            }
         }
         let mut g: Vec<ArrayViewMutD<F>> = grads.params_mut().into_iter().map(|(_, v)| v).collect();
         clip_grad_norm(&mut g, config.clip_norm)?;

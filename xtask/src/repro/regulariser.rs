@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let config = TrainConfig {
         task: task.clone(),
         hidden_size: 32,
-        steps: ctx.pick(1500, 150),
+        steps: ctx.pick(1000, 150),
         eval_size: 512,
         ..TrainConfig::default()
     };
