@@ -140,7 +140,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
                 x_label: "training step",
                 y_label: "training MSE",
                 log_x: false,
-                log_y: true,
+                log_y: false,
                 series: loss_series,
                 reference: Some((ADDING_BASELINE_MSE, "baseline 1/6")),
             },
