@@ -43,7 +43,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "regulariser",
         about: "vanilla RNN on the adding problem with Pascanu et al. (2013)'s gradient-flow penalty",
-        minutes: 5.0,
+        minutes: 6.0,
         run: regulariser::run,
     },
 ];
