@@ -11,6 +11,7 @@ pub mod attention;
 pub mod bidirectional;
 pub mod cell;
 pub mod error;
+pub mod esn;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
@@ -21,9 +22,11 @@ pub mod optim;
 pub mod params;
 pub mod real;
 pub mod reber;
+pub mod regulariser;
 pub mod rnn;
 pub mod sampling;
 pub mod seq2seq;
+pub mod series;
 pub mod spectral;
 pub mod stacked;
 pub mod tasks;
@@ -56,6 +59,12 @@ mod book {
     struct WhatIsAnRnn;
     #[doc = include_str!("../book/src/bptt.md")]
     struct Bptt;
+    #[doc = include_str!("../book/src/echo-state-networks.md")]
+    struct EchoStateNetworks;
+    #[doc = include_str!("../book/src/regularising-gradient-flow.md")]
+    struct RegularisingGradientFlow;
+    #[doc = include_str!("../book/src/hessian-free.md")]
+    struct HessianFree;
     #[doc = include_str!("../book/src/lstm.md")]
     struct Lstm;
     #[doc = include_str!("../book/src/peepholes.md")]

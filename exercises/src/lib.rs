@@ -17,6 +17,7 @@
 //! | 9. one step of a GRU cell, both forms | `src/ex09_gru_cell_forward.rs` | *The GRU* |
 //! | 10. backpropagation through one GRU step | `src/ex10_gru_cell_backward.rs` | *The GRU* |
 //! | 14. additive attention, forward and backward | `src/ex14_additive_attention.rs` | *Attention* |
+//! | 13. the ridge readout of an echo state network | `src/ex13_esn_readout.rs` | *Echo state networks* |
 //!
 //! ## The loop
 //!

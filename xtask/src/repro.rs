@@ -10,7 +10,9 @@
 
 mod ablation;
 mod attention;
+pub mod esn;
 pub mod plot;
+pub mod regulariser;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -46,6 +48,18 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "encoder-decoder with and without attention: reversal by length, dates to ISO 8601",
         minutes: 8.0,
         run: attention::run,
+    },
+    Experiment {
+        name: "esn",
+        about: "echo state network on Mackey–Glass and NARMA-10: NRMSE vs spectral radius and size (Jaeger 2001)",
+        minutes: 3.0,
+        run: esn::run,
+    },
+    Experiment {
+        name: "regulariser",
+        about: "vanilla RNN on the adding problem with Pascanu et al. (2013)'s gradient-flow penalty",
+        minutes: 6.0,
+        run: regulariser::run,
     },
 ];
 
