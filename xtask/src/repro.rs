@@ -8,6 +8,8 @@
 //! touching the book's numbers. Every file is written to a temporary name and renamed, so
 //! stopping a run with Ctrl-C never leaves a half-written table.
 
+pub mod cliff;
+pub mod gradient_flow;
 pub mod plot;
 
 use std::fmt::Write as _;
@@ -31,7 +33,20 @@ pub struct Experiment {
 }
 
 /// Every experiment, in the order of the book.
-pub const EXPERIMENTS: &[Experiment] = &[];
+pub const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "gradient-flow",
+        about: "‖∂L/∂h_t‖ against T − t: tanh RNN over spectral radii, RNN/LSTM/GRU before and after training (Pascanu et al. 2013)",
+        minutes: 5.0,
+        run: gradient_flow::run,
+    },
+    Experiment {
+        name: "cliff",
+        about: "the loss along one weight of a one-unit RNN: the cliff, and plain against norm-clipped SGD on it (Pascanu et al. 2013)",
+        minutes: 0.2,
+        run: cliff::run,
+    },
+];
 
 /// Where an experiment writes, and whether it is the quick version.
 pub struct Ctx {
