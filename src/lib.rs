@@ -47,6 +47,8 @@ mod book {
     struct WhatIsAnRnn;
     #[doc = include_str!("../book/src/bptt.md")]
     struct Bptt;
+    #[doc = include_str!("../book/src/vanishing-exploding.md")]
+    struct VanishingExploding;
     #[doc = include_str!("../book/src/lstm.md")]
     struct Lstm;
     #[doc = include_str!("../book/src/peepholes.md")]
