@@ -37,13 +37,13 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "gradient-flow",
         about: "‖∂L/∂h_t‖ against T − t: tanh RNN over spectral radii, RNN/LSTM/GRU before and after training (Pascanu et al. 2013)",
-        minutes: 5.0,
+        minutes: 6.0,
         run: gradient_flow::run,
     },
     Experiment {
         name: "cliff",
         about: "the loss along one weight of a one-unit RNN: the cliff, and plain against norm-clipped SGD on it (Pascanu et al. 2013)",
-        minutes: 0.2,
+        minutes: 0.8,
         run: cliff::run,
     },
 ];

@@ -236,6 +236,15 @@ fn draw(
     Ok(())
 }
 
+/// `x` in scientific notation for the book's math: $-1.65 \times 10^{3}$.
+fn sci(x: f64) -> String {
+    let exponent = x.abs().log10().floor();
+    format!(
+        "{:.2} \\times 10^{{{exponent:.0}}}",
+        x / 10f64.powf(exponent)
+    )
+}
+
 /// The experiment.
 pub fn run(ctx: &Ctx) -> Result<()> {
     let points = ctx.pick(2001, 401);
@@ -315,11 +324,15 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let text = format!(
         "In the run of panel (c), both optimisers start at $b = {:.3}$ with learning rate \
          {LR}. At step {k} plain SGD reaches $b = {b_hit:.4}$ (loss {loss_hit:.2}), on the \
-         wall, where $\\partial L/\\partial b = {grad_hit:.3e}$; the step moves $b$ by \
-         {jump:.3e} and plain SGD ends, after {steps} steps, at $b = {b_end:.1}$ with loss \
-         {loss_end:.1e}. With the gradient norm clipped at {CLIP}, the same start ends at \
-         $b = {bc_end:.4}$ with loss {lossc_end:.1e}.\n",
-        plain[0].0
+         wall, where $\\partial L/\\partial b = {}$; the step moves $b$ by ${}$ and plain \
+         SGD ends, after {steps} steps, at $b = {b_end:.1}$ with loss ${}$. With the \
+         gradient norm clipped at {CLIP}, the same start ends at $b = {bc_end:.4}$ with loss \
+         ${}$.\n",
+        plain[0].0,
+        sci(grad_hit),
+        sci(jump),
+        sci(loss_end),
+        sci(lossc_end),
     );
     ctx.write_text("cliff-run", &text)?;
     Ok(())
