@@ -18,6 +18,7 @@
 //! | 10. backpropagation through one GRU step | `src/ex10_gru_cell_backward.rs` | *The GRU* |
 //! | 14. additive attention, forward and backward | `src/ex14_additive_attention.rs` | *Attention* |
 //! | 13. the ridge readout of an echo state network | `src/ex13_esn_readout.rs` | *Echo state networks* |
+//! | 12. the spectral radius by power iteration | `src/ex12_power_iteration.rs` | *The vanishing and exploding gradient* |
 //!
 //! ## The loop
 //!

@@ -10,7 +10,9 @@
 
 mod ablation;
 mod attention;
+pub mod cliff;
 pub mod esn;
+pub mod gradient_flow;
 pub mod plot;
 pub mod regulariser;
 
@@ -37,17 +39,16 @@ pub struct Experiment {
 /// Every experiment, in the order of the book.
 pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
-        name: "ablation",
-        about:
-            "which gates matter: Greff's LSTM variants, forget bias 1 and the GRU on three tasks",
-        minutes: 11.5,
-        run: ablation::run,
+        name: "gradient-flow",
+        about: "‖∂L/∂h_t‖ against T − t: tanh RNN over spectral radii, RNN/LSTM/GRU before and after training (Pascanu et al. 2013)",
+        minutes: 6.0,
+        run: gradient_flow::run,
     },
     Experiment {
-        name: "attention",
-        about: "encoder-decoder with and without attention: reversal by length, dates to ISO 8601",
-        minutes: 8.0,
-        run: attention::run,
+        name: "cliff",
+        about: "the loss along one weight of a one-unit RNN: the cliff, and plain against norm-clipped SGD on it (Pascanu et al. 2013)",
+        minutes: 0.8,
+        run: cliff::run,
     },
     Experiment {
         name: "esn",
@@ -60,6 +61,18 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "vanilla RNN on the adding problem with Pascanu et al. (2013)'s gradient-flow penalty",
         minutes: 6.0,
         run: regulariser::run,
+    },
+    Experiment {
+        name: "ablation",
+        about: "which gates matter: Greff's LSTM variants, forget bias 1 and the GRU on three tasks",
+        minutes: 11.5,
+        run: ablation::run,
+    },
+    Experiment {
+        name: "attention",
+        about: "encoder-decoder with and without attention: reversal by length, dates to ISO 8601",
+        minutes: 8.0,
+        run: attention::run,
     },
 ];
 
