@@ -9,6 +9,7 @@
 pub mod activations;
 pub mod cell;
 pub mod error;
+pub mod fast;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
