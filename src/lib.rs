@@ -56,6 +56,8 @@ mod book {
     struct Gru;
     #[doc = include_str!("../book/src/which-gates-matter.md")]
     struct WhichGatesMatter;
+    #[doc = include_str!("../book/src/making-it-fast.md")]
+    struct MakingItFast;
     #[doc = include_str!("../book/src/notation.md")]
     struct Notation;
     #[doc = include_str!("../book/src/errata.md")]

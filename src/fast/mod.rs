@@ -15,7 +15,7 @@
 //!   LSTM's cells), so "the previous states of every step" is one contiguous slice and the
 //!   gradient of `w_hh` is one matrix multiply over all time steps.
 //! - **Small batches.** With a handful of rows, a general matrix multiply spends its time
-//!   packing panels; [`add_rows_times`] multiplies row by row against a weight matrix laid
+//!   packing panels; [`rows_times_add`] multiplies row by row against a weight matrix laid
 //!   out so the inner loop is a contiguous, vectorisable `y += a * w`.
 //! - **Cheaper nonlinearities in float32.** [`FastReal`] gives `f32` a branch-free
 //!   exponential that the compiler vectorises, and keeps `f64` on the exact functions of
@@ -96,7 +96,7 @@ fn exp_f32(x: f32) -> f32 {
     p * f32::from_bits(((n_int + 127) as u32) << 23)
 }
 
-/// Below this many rows, [`add_rows_times`] multiplies row by row instead of calling the
+/// Below this many rows, [`rows_times_add`] multiplies row by row instead of calling the
 /// general matrix multiply. Measured with `cargo xtask bench`: at B = 1 the row loop is
 /// several times faster than packing a 1-row panel; from about 8 rows on, the packed
 /// kernel wins.
@@ -105,7 +105,7 @@ pub const SMALL_BATCH: usize = 4;
 /// `y += a · w` for a few rows `a` (M, K) and `w` (K, N) in standard layout: each output
 /// row is a sum of K rows of `w` scaled by the entries of its `a` row, an `axpy` per entry
 /// whose inner loop runs over contiguous memory and vectorises.
-fn add_rows_times<F: Real>(a: ArrayView2<F>, w: ArrayView2<F>, y: &mut ArrayViewMut2<F>) {
+pub fn rows_times_add<F: Real>(a: ArrayView2<F>, w: ArrayView2<F>, y: &mut ArrayViewMut2<F>) {
     let w = w.as_slice().expect("standard layout");
     let n = y.ncols();
     for (a_row, mut y_row) in a.rows().into_iter().zip(y.rows_mut()) {
@@ -122,7 +122,7 @@ fn add_rows_times<F: Real>(a: ArrayView2<F>, w: ArrayView2<F>, y: &mut ArrayView
 /// rows, the general (packed, blocked, optionally threaded) multiply for many.
 fn add_product<F: Real>(a: ArrayView2<F>, w: ArrayView2<F>, y: &mut ArrayViewMut2<F>) {
     if a.nrows() < SMALL_BATCH {
-        add_rows_times(a, w, y);
+        rows_times_add(a, w, y);
     } else {
         general_mat_mul(F::one(), &a, &w, F::one(), y);
     }

@@ -5,6 +5,7 @@
 //! fonts) is installed by these commands and cached, so a fresh machine and CI need
 //! nothing but `cargo` and `python3`.
 
+mod bench;
 mod book;
 mod ci;
 mod figures;
@@ -35,6 +36,15 @@ Commands:
                          --solutions:   grade the reference solutions (all must pass).
                          --check-stubs: every test must fail against the todo!() stubs.
                          --mutants:     every planted mistake must be caught with its hint.
+  bench [--quick] [--compare-pytorch]
+                         Benchmark the fast LSTM and GRU (float32 training step and
+                         forward pass, 3 sizes, 1 and 2 threads) in a release build; JSON
+                         in target/bench/. --compare-pytorch: alternate with PyTorch
+                         (venv: $RECURRENT_TORCH_VENV or ~/.cache/recurrent/torchvenv,
+                         created on first use) and, unless --quick, write the book's
+                         tables and figure into book/src/repro/. Never part of ci.
+  bench-worker <runs|ablations|memory> [--quick]
+                         One measuring process of `bench` (used by it).
   ci                     Run every check CI runs, in order, and summarise.
   help                   Show this message.
 ";
@@ -71,6 +81,15 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         ("grade", ["--solutions"]) => return grade::command(&root, grade::Mode::Solutions),
         ("grade", ["--check-stubs"]) => return grade::command(&root, grade::Mode::CheckStubs),
         ("grade", ["--mutants"]) => return grade::command(&root, grade::Mode::Mutants),
+        ("bench", opts)
+            if opts
+                .iter()
+                .all(|o| ["--quick", "--compare-pytorch"].contains(o)) =>
+        {
+            return bench::command(&root, opts)
+        }
+        ("bench-worker", [what]) => bench::worker(what, false)?,
+        ("bench-worker", [what, "--quick"]) => bench::worker(what, true)?,
         ("ci", []) => return Ok(ci::run(&root)),
         _ => {
             eprint!("{USAGE}");
