@@ -49,7 +49,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    budget, min_reps = (0.3, 3) if args.quick else (1.5, 7)
+    budget, min_reps = (0.3, 3) if args.quick else (1.5, 3)
     for b, t, h in CONFIGS:
         symbols = torch.randint(0, VOCAB, (t + 1, b))
         xs = F.one_hot(symbols[:t], VOCAB).float()  # (T, B, V)

@@ -37,7 +37,7 @@ fn budget(quick: bool) -> (f64, usize) {
     if quick {
         (0.3, 3)
     } else {
-        (1.5, 7)
+        (1.5, 3)
     }
 }
 
