@@ -12,6 +12,7 @@ pub mod bidirectional;
 pub mod cell;
 pub mod error;
 pub mod esn;
+pub mod fast;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
@@ -81,6 +82,8 @@ mod book {
     struct BidirectionalAndDeep;
     #[doc = include_str!("../book/src/attention.md")]
     struct Attention;
+    #[doc = include_str!("../book/src/making-it-fast.md")]
+    struct MakingItFast;
     #[doc = include_str!("../book/src/notation.md")]
     struct Notation;
     #[doc = include_str!("../book/src/errata.md")]

