@@ -80,13 +80,13 @@ fn model(kind: usize, vocab: usize, hidden: usize, seed: u64) -> LanguageModel {
         let cell = Lstm::new(&config).unwrap();
         let mut m = SequenceModel::with_cell(cell, &task, seed).unwrap();
         m.head.w.mapv_inplace(|w| 6.0 * w);
-        LanguageModel::Lstm(m)
+        LanguageModel::Lstm(Box::new(m))
     }
 }
 
 enum LanguageModel {
     Rnn(SequenceModel<f64>),
-    Lstm(SequenceModel<f64, Lstm<f64>>),
+    Lstm(Box<SequenceModel<f64, Lstm<f64>>>),
 }
 
 impl LanguageModel {
