@@ -69,7 +69,7 @@ fn model(kind: usize, vocab: usize, hidden: usize, seed: u64) -> LanguageModel {
     if kind == 0 {
         let mut m = SequenceModel::<f64>::new(&task, hidden, Init::Uniform, seed).unwrap();
         m.head.w.mapv_inplace(|w| 6.0 * w);
-        LanguageModel::Rnn(m)
+        LanguageModel::Rnn(Box::new(m))
     } else {
         let config = LstmConfig {
             input_size: vocab,
@@ -85,7 +85,7 @@ fn model(kind: usize, vocab: usize, hidden: usize, seed: u64) -> LanguageModel {
 }
 
 enum LanguageModel {
-    Rnn(SequenceModel<f64>),
+    Rnn(Box<SequenceModel<f64>>),
     Lstm(Box<SequenceModel<f64, Lstm<f64>>>),
 }
 
