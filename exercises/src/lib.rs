@@ -16,9 +16,12 @@
 //! | 8. an LSTM step with coupled gates (CIFG) | `src/ex08_cifg_cell.rs` | *Coupled gates* |
 //! | 9. one step of a GRU cell, both forms | `src/ex09_gru_cell_forward.rs` | *The GRU* |
 //! | 10. backpropagation through one GRU step | `src/ex10_gru_cell_backward.rs` | *The GRU* |
-//! | 14. additive attention, forward and backward | `src/ex14_additive_attention.rs` | *Attention* |
-//! | 13. the ridge readout of an echo state network | `src/ex13_esn_readout.rs` | *Echo state networks* |
 //! | 12. the spectral radius by power iteration | `src/ex12_power_iteration.rs` | *The vanishing and exploding gradient* |
+//! | 13. the ridge readout of an echo state network | `src/ex13_esn_readout.rs` | *Echo state networks* |
+//! | 14. additive attention, forward and backward | `src/ex14_additive_attention.rs` | *Attention* |
+//! | 15. sampling with a temperature and top-k | `src/ex15_sampling.rs` | *Language models and sampling* |
+//! | 16. the log-probability of a sentence | `src/ex16_sentence_log_prob.rs` | *Language models and sampling* |
+//! | 17. a bidirectional wrapper, forward and backward | `src/ex17_bidirectional.rs` | *Bidirectional and deep RNNs* |
 //!
 //! ## The loop
 //!
