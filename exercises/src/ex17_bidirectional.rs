@@ -30,7 +30,7 @@
 //! | `dys` | $\partial L / \partial y_t$ | (T, B, 2H) or (T, B, H) |
 //!
 //! Grade it with `cargo test -p exercises --test ex17_bidirectional`.
-#![allow(unused_variables, unused_imports)]
+#![allow(unused_variables, unused_imports, dead_code)]
 
 use ndarray::{concatenate, s, Array3, ArrayView3, Axis};
 use recurrent::{Error, Merge, Recurrent, Result};
