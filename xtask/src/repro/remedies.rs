@@ -24,10 +24,13 @@ use recurrent::esn::{ridge_readout, Esn, EsnConfig};
 use recurrent::fast::{FastGru, FastLstm};
 use recurrent::init::rng;
 use recurrent::optim::{clip_grad_norm, clip_grad_value, Sgd, SgdConfig};
-use recurrent::regulariser::gradient_flow_penalty;
+use recurrent::regulariser::{flow_ratio, gradient_flow_penalty};
+use recurrent::spectral::spectral_radius;
 use recurrent::tasks::{Batch, Targets};
 use recurrent::train::{Evaluated, SequenceModel, Task};
-use recurrent::{GruConfig, GruForm, Init, LstmConfig, Params, Recurrent, Rnn, RnnConfig};
+use recurrent::{
+    Gru, GruConfig, GruForm, Init, Lstm, LstmConfig, Params, Recurrent, Rnn, RnnConfig,
+};
 
 use super::plot::{line_chart, Chart, Series};
 use super::{mean_std, Ctx, Table};
@@ -226,6 +229,8 @@ struct Run {
     curve: Vec<f64>,
     secs: f64,
     diverged: bool,
+    /// The fraction of steps at which clipping changed the gradient.
+    clipped: f64,
 }
 
 pub fn run(ctx: &Ctx) -> Result<()> {
@@ -304,6 +309,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     bar.finish_and_clear();
     write_tables(ctx, &recipes, &benches, &budget, &runs)?;
     write_truncation(ctx, &benches, &budget)?;
+    write_initial_flow(ctx, &benches[0], &budget)?;
     write_setup(ctx, &benches, &budget)?;
     write_verdict(ctx, &recipes, &benches, &budget, &runs)?;
     for (b, bench) in benches.iter().enumerate() {
@@ -390,6 +396,7 @@ fn train<C: Recurrent<f32>>(
     let k = bench.k(recipe.truncation).filter(|&k| k < bench.seq_len());
     let mut curve = Vec::with_capacity(budget.steps);
     let mut diverged = false;
+    let mut clipped = 0usize;
     for _ in 0..budget.steps {
         let batch = bench.task.batch::<f32>(budget.batch, &mut data)?;
         let mut grads = model.evaluate(&batch, k)?;
@@ -404,9 +411,16 @@ fn train<C: Recurrent<f32>>(
         match recipe.clip {
             Clip::Off => {}
             Clip::Norm(max) => {
-                clip_grad_norm(&mut g, max)?;
+                if clip_grad_norm(&mut g, max)? > max as f32 {
+                    clipped += 1;
+                }
             }
-            Clip::Value(c) => clip_grad_value(&mut g, c)?,
+            Clip::Value(c) => {
+                if g.iter().flat_map(|t| t.iter()).any(|x| x.abs() > c as f32) {
+                    clipped += 1;
+                }
+                clip_grad_value(&mut g, c)?;
+            }
         }
         let g: Vec<ArrayViewD<f32>> = grads.params().into_iter().map(|(_, v)| v).collect();
         let mut p: Vec<ArrayViewMutD<f32>> =
@@ -431,6 +445,7 @@ fn train<C: Recurrent<f32>>(
     Ok(Run {
         score,
         loss,
+        clipped: clipped as f64 / curve.len().max(1) as f64,
         curve,
         secs: started.elapsed().as_secs_f64(),
         diverged,
@@ -480,6 +495,7 @@ fn fit_esn(bench: &Bench, budget: &Budget, seed: u64) -> Result<Run> {
         curve: Vec::new(),
         secs: started.elapsed().as_secs_f64(),
         diverged: false,
+        clipped: 0.0,
     })
 }
 
@@ -569,27 +585,31 @@ fn k_label(bench: &Bench, recipe: &Recipe) -> String {
     }
 }
 
-fn write_tables(
-    ctx: &Ctx,
+/// The summary table over the recipes at `rows` (indices into `recipes`).
+fn summary(
+    rows: &[usize],
     recipes: &[Recipe],
     benches: &[Bench],
     budget: &Budget,
     runs: &[Vec<Vec<Run>>],
-) -> Result<()> {
+) -> Table {
     let (a, e) = (&benches[0], &benches[1]);
     let mut table = Table::new(&[
         "recipe",
         &format!("{}: held-out MSE", a.label),
         "beat 1/6 / solved (seeds)",
         "k",
+        "steps clipped",
         "s per run",
         &format!("{}: held-out accuracy", e.label),
         "beat chance / solved (seeds)",
         "k",
+        "steps clipped",
         "s per run",
     ]);
     let seeds = budget.seeds;
-    for (r, recipe) in recipes.iter().enumerate() {
+    for &r in rows {
+        let recipe = &recipes[r];
         let mut cells = vec![recipe.name.to_string()];
         for (b, bench) in benches.iter().enumerate() {
             let list = &runs[r][b];
@@ -615,10 +635,68 @@ fn write_tables(
                     Net::Esn => "none".into(),
                     _ => k_label(bench, recipe),
                 },
+                match recipe.clip {
+                    Clip::Off => "—".into(),
+                    _ => format!(
+                        "{:.0}%",
+                        100.0 * mean(&list.iter().map(|run| run.clipped).collect::<Vec<_>>())
+                    ),
+                },
                 format!("{:.1}", mean(&secs)),
             ]);
         }
         table.row(cells);
+    }
+    table
+}
+
+/// Recipes by name, for the chapters' excerpts of the table.
+fn rows_named(recipes: &[Recipe], names: &[&str]) -> Vec<usize> {
+    names
+        .iter()
+        .filter_map(|n| recipes.iter().position(|r| r.name == *n))
+        .collect()
+}
+
+fn write_tables(
+    ctx: &Ctx,
+    recipes: &[Recipe],
+    benches: &[Bench],
+    budget: &Budget,
+    runs: &[Vec<Vec<Run>>],
+) -> Result<()> {
+    let all: Vec<usize> = (0..recipes.len()).collect();
+    let table = summary(&all, recipes, benches, budget, runs);
+    let excerpts = [
+        (
+            "remedies-clipping",
+            vec![
+                "plain RNN (no clipping)",
+                "RNN, clip norm",
+                "RNN, clip value",
+            ],
+        ),
+        (
+            "remedies-truncation-runs",
+            vec![
+                "RNN, clip norm",
+                "RNN, BPTT(k), k < dependency",
+                "RNN, BPTT(k), k > dependency",
+            ],
+        ),
+        (
+            "remedies-init-runs",
+            vec![
+                "RNN, clip norm",
+                "RNN, identity init (tanh)",
+                "RNN, orthogonal init",
+                "LSTM, forget bias 1",
+            ],
+        ),
+    ];
+    for (file, names) in excerpts {
+        let rows = rows_named(recipes, &names);
+        ctx.write_table(file, &summary(&rows, recipes, benches, budget, runs))?;
     }
     ctx.write_table("remedies", &table)?;
 
@@ -629,6 +707,7 @@ fn write_tables(
         "held-out score",
         "held-out loss",
         "diverged",
+        "steps clipped",
         "seconds",
     ]);
     for (r, recipe) in recipes.iter().enumerate() {
@@ -641,6 +720,7 @@ fn write_tables(
                     format!("{:.5}", run.score),
                     format!("{:.5}", run.loss),
                     run.diverged.to_string(),
+                    format!("{:.3}", run.clipped),
                     format!("{:.2}", run.secs),
                 ]);
             }
@@ -699,6 +779,80 @@ fn write_truncation(ctx: &Ctx, benches: &[Bench], budget: &Budget) -> Result<()>
         }
     }
     ctx.write_table("remedies-truncation", &table)
+}
+
+/// What each initialisation does to the gradient before any training: for the RNN the
+/// spectral radius and largest singular value of $W_{hh}$, and for every cell the ratio
+/// ‖dL/dh₁‖ / ‖dL/dh_T‖ on a batch of the adding problem (loss at the last step only).
+fn write_initial_flow(ctx: &Ctx, bench: &Bench, budget: &Budget) -> Result<()> {
+    let mut table = Table::new(&[
+        "initialisation",
+        "ρ(W_hh)",
+        "‖W_hh‖₂",
+        &format!("log10 ‖dL/dh₁‖/‖dL/dh_T‖, {}", bench.label),
+    ]);
+    let (d, h) = (bench.task.input_size(), budget.hidden);
+    let rows: [(&str, Option<Init>); 6] = [
+        ("RNN, uniform (PyTorch)", Some(Init::Uniform)),
+        ("RNN, identity (tanh)", Some(Init::Identity { scale: 1.0 })),
+        ("RNN, orthogonal", Some(Init::Orthogonal { gain: 1.0 })),
+        ("LSTM, forget bias 0", None),
+        ("LSTM, forget bias 1", None),
+        ("GRU", None),
+    ];
+    for (k, (name, init)) in rows.into_iter().enumerate() {
+        let (mut rhos, mut sigmas, mut flows) = (Vec::new(), Vec::new(), Vec::new());
+        for seed in 0..budget.seeds {
+            let batch = bench
+                .task
+                .batch::<f64>(budget.eval, &mut rng(seed.wrapping_add(7)))?;
+            let dhs = match (init, k) {
+                (Some(init), _) => {
+                    let model = SequenceModel::<f64>::new(&bench.task, h, init, seed)?;
+                    let w = &model.rnn.w_hh;
+                    rhos.push(spectral_radius(w.view())?);
+                    sigmas.push(spectral_radius(w.t().dot(w).view())?.sqrt());
+                    model.evaluate(&batch, None)?.rnn.dhs
+                }
+                (None, 3 | 4) => {
+                    let lstm = Lstm::<f64>::new(&LstmConfig {
+                        input_size: d,
+                        hidden_size: h,
+                        forget_bias: if k == 4 { FORGET_BIAS } else { 0.0 },
+                        seed,
+                        ..LstmConfig::default()
+                    })?;
+                    let model = SequenceModel::with_cell(lstm, &bench.task, seed)?;
+                    model.evaluate(&batch, None)?.rnn.dhs
+                }
+                (None, _) => {
+                    let gru = Gru::<f64>::new(&GruConfig {
+                        input_size: d,
+                        hidden_size: h,
+                        form: GruForm::ResetAfter,
+                        seed,
+                    })?;
+                    let model = SequenceModel::with_cell(gru, &bench.task, seed)?;
+                    model.evaluate(&batch, None)?.rnn.dhs
+                }
+            };
+            flows.push(flow_ratio(dhs.view()).log10());
+        }
+        let or_dash = |v: &[f64]| {
+            if v.is_empty() {
+                "—".to_string()
+            } else {
+                mean_std(v, 3)
+            }
+        };
+        table.row(vec![
+            name.to_string(),
+            or_dash(&rhos),
+            or_dash(&sigmas),
+            mean_std(&flows, 2),
+        ]);
+    }
+    ctx.write_table("remedies-init", &table)
 }
 
 fn write_setup(ctx: &Ctx, benches: &[Bench], budget: &Budget) -> Result<()> {
