@@ -277,8 +277,8 @@ impl<F: Real> Rnn<F> {
         let mut share = Array2::zeros((batch, h)); // (B, H)  that error's part of dL/da_t
         for s in (0..t_len).rev() {
             let injected = dhs.index_axis(Axis(0), s); // (B, H)
-            // No loss reads h_s (a many-to-one task reads h_T only): nothing to carry back,
-            // so skip the k products that would carry zeros.
+                                                       // No loss reads h_s (a many-to-one task reads h_T only): nothing to carry back,
+                                                       // so skip the k products that would carry zeros.
             if injected.iter().all(|v| *v == F::zero()) {
                 continue;
             }

@@ -54,7 +54,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "remedies",
         about: "every remedy on the same tasks: clipping, truncation, identity/orthogonal init, Ω, ESN, LSTM, GRU",
-        minutes: 8.0,
+        minutes: 12.5,
         run: remedies::run,
     },
     Experiment {
