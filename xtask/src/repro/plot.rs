@@ -33,8 +33,9 @@ pub struct Chart<'a> {
     pub reference: Option<(f64, &'a str)>,
 }
 
-/// A palette that stays distinguishable for up to ten series and in greyscale print.
-pub const PALETTE: [RGBColor; 10] = [
+/// A palette that stays distinguishable for up to twelve series (the remedies experiment
+/// draws twelve curves on one chart).
+pub const PALETTE: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -45,6 +46,8 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(0, 0, 0),
+    RGBColor(152, 223, 138),
 ];
 
 fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
