@@ -156,7 +156,7 @@ fn grade(what: &str, grads: Vec<ArrayD<f64>>, max_norm: f64) {
             .zip(w.iter())
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f64, f64::max);
-        if !(worst <= TOL * scale) {
+        if worst > TOL * scale {
             panic!(
                 "{what}: tensor {k} is off by {worst:.3e} after clipping (max_norm = \
                  {max_norm}, norm before {want_norm:.4}).\nLikely mistake: {}",
