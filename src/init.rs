@@ -18,6 +18,7 @@ pub fn rng(seed: u64) -> SeededRng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
+// ANCHOR: init_enum
 /// How to initialise a recurrent weight matrix $W_{hh}$.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
@@ -39,6 +40,7 @@ pub enum Init {
         scale: f64,
     },
 }
+// ANCHOR_END: init_enum
 
 impl Init {
     /// Checks the parameters (gain and scale must be finite; gain positive).
@@ -101,15 +103,17 @@ pub fn standard_normal(rng: &mut SeededRng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
+// ANCHOR: orthogonal
 /// A (rows, cols) matrix with orthonormal rows or columns (whichever are fewer), times
 /// `gain`: the Q of a QR factorisation of a Gaussian matrix, with the signs fixed by R's
 /// diagonal so that Q is uniformly distributed (Mezzadri 2007).
 pub fn orthogonal<F: Real>(rows: usize, cols: usize, gain: f64, rng: &mut SeededRng) -> Array2<F> {
     let (tall, short) = (rows.max(cols), rows.min(cols));
     let mut q = Array2::from_shape_simple_fn((tall, short), || standard_normal(rng)); // (tall, short)
-                                                                                      // Modified Gram–Schmidt, column by column: subtract the projections on the columns
-                                                                                      // already made orthonormal, then normalise. The norm before normalising is R's
-                                                                                      // diagonal, which is positive here, so no sign fix is needed beyond this construction.
+
+    // Modified Gram–Schmidt, column by column: subtract the projections on the columns
+    // already made orthonormal, then normalise. The norm before normalising is R's
+    // diagonal, which is positive here, so no sign fix is needed beyond this construction.
     for j in 0..short {
         for k in 0..j {
             let dot = q.column(j).dot(&q.column(k));
@@ -122,11 +126,14 @@ pub fn orthogonal<F: Real>(rows: usize, cols: usize, gain: f64, rng: &mut Seeded
     let q = if rows >= cols { q } else { q.reversed_axes() };
     q.mapv(|v| F::cast(gain * v))
 }
+// ANCHOR_END: orthogonal
 
+// ANCHOR: identity
 /// `scale` times the (n, n) identity.
 pub fn identity<F: Real>(n: usize, scale: f64) -> Array2<F> {
     Array2::eye(n) * F::cast(scale)
 }
+// ANCHOR_END: identity
 
 #[cfg(test)]
 mod tests {

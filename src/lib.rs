@@ -60,6 +60,14 @@ mod book {
     struct WhatIsAnRnn;
     #[doc = include_str!("../book/src/bptt.md")]
     struct Bptt;
+    #[doc = include_str!("../book/src/remedies.md")]
+    struct Remedies;
+    #[doc = include_str!("../book/src/gradient-clipping.md")]
+    struct GradientClipping;
+    #[doc = include_str!("../book/src/truncated-bptt.md")]
+    struct TruncatedBptt;
+    #[doc = include_str!("../book/src/initialisation.md")]
+    struct Initialisation;
     #[doc = include_str!("../book/src/echo-state-networks.md")]
     struct EchoStateNetworks;
     #[doc = include_str!("../book/src/regularising-gradient-flow.md")]

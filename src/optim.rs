@@ -202,6 +202,7 @@ impl<F: Real> Adam<F> {
     }
 }
 
+// ANCHOR: global_norm
 /// The global L2 norm of all gradients together.
 pub fn global_norm<F: Real>(grads: &[ArrayViewMutD<F>]) -> F {
     grads
@@ -211,7 +212,9 @@ pub fn global_norm<F: Real>(grads: &[ArrayViewMutD<F>]) -> F {
         .sum::<F>()
         .sqrt()
 }
+// ANCHOR_END: global_norm
 
+// ANCHOR: clip_grad_norm
 /// Clipping by global norm (Pascanu, Mikolov & Bengio 2013): if $\|g\| > $ `max_norm`,
 /// rescale every gradient by `max_norm` / $\|g\|$, keeping the step's direction. Returns the
 /// norm before clipping (worth logging: spikes show the exploding gradient).
@@ -231,7 +234,9 @@ pub fn clip_grad_norm<F: Real>(grads: &mut [ArrayViewMutD<F>], max_norm: f64) ->
     }
     Ok(norm)
 }
+// ANCHOR_END: clip_grad_norm
 
+// ANCHOR: clip_grad_value
 /// Clipping by value: every entry into [-clip, clip] (as in Karpathy's min-char-rnn). Simpler
 /// than norm clipping but it changes the step's direction.
 pub fn clip_grad_value<F: Real>(grads: &mut [ArrayViewMutD<F>], clip: f64) -> Result<()> {
@@ -246,6 +251,7 @@ pub fn clip_grad_value<F: Real>(grads: &mut [ArrayViewMutD<F>], clip: f64) -> Re
     }
     Ok(())
 }
+// ANCHOR_END: clip_grad_value
 
 #[cfg(test)]
 mod tests {

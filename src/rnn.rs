@@ -276,7 +276,13 @@ impl<F: Real> Rnn<F> {
         let mut delta = Array2::zeros((batch, h)); // (B, H)  error from step s, now at h_t
         let mut share = Array2::zeros((batch, h)); // (B, H)  that error's part of dL/da_t
         for s in (0..t_len).rev() {
-            delta.assign(&dhs.index_axis(Axis(0), s));
+            let injected = dhs.index_axis(Axis(0), s); // (B, H)
+                                                       // No loss reads h_s (a many-to-one task reads h_T only): nothing to carry back,
+                                                       // so skip the k products that would carry zeros.
+            if injected.iter().all(|v| *v == F::zero()) {
+                continue;
+            }
+            delta.assign(&injected);
             let earliest = (s + 1).saturating_sub(k);
             for t in (earliest..=s).rev() {
                 let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)

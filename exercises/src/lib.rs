@@ -16,6 +16,7 @@
 //! | 8. an LSTM step with coupled gates (CIFG) | `src/ex08_cifg_cell.rs` | *Coupled gates* |
 //! | 9. one step of a GRU cell, both forms | `src/ex09_gru_cell_forward.rs` | *The GRU* |
 //! | 10. backpropagation through one GRU step | `src/ex10_gru_cell_backward.rs` | *The GRU* |
+//! | 11. clipping the gradient by its global norm | `src/ex11_clip_grad_norm.rs` | *Gradient clipping* |
 //! | 12. the spectral radius by power iteration | `src/ex12_power_iteration.rs` | *The vanishing and exploding gradient* |
 //! | 13. the ridge readout of an echo state network | `src/ex13_esn_readout.rs` | *Echo state networks* |
 //! | 14. additive attention, forward and backward | `src/ex14_additive_attention.rs` | *Attention* |

@@ -15,6 +15,7 @@ pub mod esn;
 pub mod gradient_flow;
 pub mod plot;
 pub mod regulariser;
+pub mod remedies;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,12 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "the loss along one weight of a one-unit RNN: the cliff, and plain against norm-clipped SGD on it (Pascanu et al. 2013)",
         minutes: 0.8,
         run: cliff::run,
+    },
+    Experiment {
+        name: "remedies",
+        about: "every remedy on the same tasks: clipping, truncation, identity/orthogonal init, Ω, ESN, LSTM, GRU",
+        minutes: 12.5,
+        run: remedies::run,
     },
     Experiment {
         name: "esn",

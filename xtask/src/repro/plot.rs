@@ -33,8 +33,9 @@ pub struct Chart<'a> {
     pub reference: Option<(f64, &'a str)>,
 }
 
-/// A palette that stays distinguishable for up to ten series and in greyscale print.
-pub const PALETTE: [RGBColor; 10] = [
+/// A palette that stays distinguishable for up to twelve series (the remedies experiment
+/// draws twelve curves on one chart).
+pub const PALETTE: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -45,10 +46,29 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(0, 0, 0),
+    RGBColor(152, 223, 138),
 ];
 
 fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("plotting: {e:?}")
+}
+
+/// The label of the tick at `v` = log10(value) on a log axis spanning `span` decades:
+/// `1e-3` at a power of ten, otherwise the value with as many significant digits as the
+/// tick spacing needs (`2.5e-3`, `1.26e-1`). Rounding every tick to its exponent alone, as
+/// `1e{v:.0}` does, repeats the same label when the axis spans less than a decade.
+pub fn log_tick(v: f64, span: f64) -> String {
+    let exponent = v.round();
+    if (v - exponent).abs() < 1e-9 {
+        return format!("1e{exponent:.0}");
+    }
+    // Plotters puts about ten ticks on an axis, `span / 10` decades apart; neighbouring
+    // values then differ by a factor of 10^(span/10), i.e. by a relative step of about
+    // ln(10)·span/10, which needs this many significant digits to tell apart.
+    let relative_step = (std::f64::consts::LN_10 * span / 10.0).max(1e-12);
+    let digits = (1.0 - relative_step.log10()).ceil().clamp(2.0, 6.0) as usize;
+    format!("{:.*e}", digits - 1, 10f64.powf(v))
 }
 
 /// Draws `chart` as an 800×500 SVG at `path`.
@@ -89,10 +109,10 @@ pub fn line_chart(path: &Path, chart: &Chart) -> Result<()> {
         .y_label_area_size(60)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
-    let power = |log: bool| {
+    let label = |log: bool, span: f64| {
         move |v: &f64| {
             if log {
-                format!("1e{:.0}", v)
+                log_tick(*v, span)
             } else {
                 format!("{v:.3}")
                     .trim_end_matches('0')
@@ -104,8 +124,8 @@ pub fn line_chart(path: &Path, chart: &Chart) -> Result<()> {
     plot.configure_mesh()
         .x_desc(chart.x_label)
         .y_desc(chart.y_label)
-        .x_label_formatter(&power(chart.log_x))
-        .y_label_formatter(&power(chart.log_y))
+        .x_label_formatter(&label(chart.log_x, x1 - x0))
+        .y_label_formatter(&label(chart.log_y, y1 - y0))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
@@ -146,4 +166,28 @@ pub fn line_chart(path: &Path, chart: &Chart) -> Result<()> {
         .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_tick;
+
+    #[test]
+    fn log_ticks_are_distinct_within_a_decade() {
+        // A tenth of a decade: ticks 0.01 decades apart must all differ.
+        let labels: Vec<String> = (0..10)
+            .map(|k| log_tick(-2.0 + 0.01 * k as f64, 0.1))
+            .collect();
+        for pair in labels.windows(2) {
+            assert_ne!(pair[0], pair[1], "{labels:?}");
+        }
+        assert_eq!(labels[0], "1e-2");
+    }
+
+    #[test]
+    fn log_ticks_over_many_decades_stay_short() {
+        assert_eq!(log_tick(-6.0, 12.0), "1e-6");
+        assert_eq!(log_tick(3.0, 12.0), "1e3");
+        assert_eq!(log_tick(-2.5, 12.0), "3.2e-3");
+    }
 }
