@@ -62,8 +62,8 @@ fn index_of(vocab: &[&str], word: &str) -> usize {
 /// The words of the generated reviews.
 pub const SENTIMENT_WORDS: [&str; 25] = [
     "the", "film", "book", "plot", "ending", "acting", "music", "was", "is", "seemed", "not",
-    "very", "really", "good", "great", "fun", "clever", "lovely", "bad", "dull", "awful",
-    "boring", "weak", "silly", "but",
+    "very", "really", "good", "great", "fun", "clever", "lovely", "bad", "dull", "awful", "boring",
+    "weak", "silly", "but",
 ];
 const SUBJECTS: [&str; 6] = ["film", "book", "plot", "ending", "acting", "music"];
 const VERBS: [&str; 3] = ["was", "is", "seemed"];
@@ -356,22 +356,24 @@ impl Data for Spell {
 /// The words of the generated sentences, lower-case so that no capital gives a name away.
 pub const NAMES_WORDS: [&str; 41] = [
     ".", "harry", "hermione", "alice", "bob", "carol", "dave", "will", "may", "rose", "mark",
-    "bill", "jack", "and", "met", "saw", "called", "helped", "told", "left", "laughed",
-    "slept", "arrived", "leave", "sing", "stay", "win", "the", "a", "his", "her", "door",
-    "letter", "dog", "song", "she", "he", "they", "we", "can", "must",
+    "bill", "jack", "and", "met", "saw", "called", "helped", "told", "left", "laughed", "slept",
+    "arrived", "leave", "sing", "stay", "win", "the", "a", "his", "her", "door", "letter", "dog",
+    "song", "she", "he", "they", "we", "can", "must",
 ];
 /// Words that are names in some sentences and not in others: "will" and "may" are also
 /// modal verbs, "rose", "mark", "bill" and "jack" also common nouns.
 pub const AMBIGUOUS: [&str; 6] = ["will", "may", "rose", "mark", "bill", "jack"];
 const PEOPLE: [&str; 12] = [
-    "harry", "hermione", "alice", "bob", "carol", "dave", "will", "may", "rose", "mark",
-    "bill", "jack",
+    "harry", "hermione", "alice", "bob", "carol", "dave", "will", "may", "rose", "mark", "bill",
+    "jack",
 ];
 const TRANSITIVE: [&str; 5] = ["met", "saw", "called", "helped", "told"];
 const INTRANSITIVE: [&str; 4] = ["left", "laughed", "slept", "arrived"];
 const BASE: [&str; 4] = ["leave", "sing", "stay", "win"];
 const DETERMINERS: [&str; 4] = ["the", "a", "his", "her"];
-const NOUNS: [&str; 8] = ["rose", "mark", "bill", "jack", "door", "letter", "dog", "song"];
+const NOUNS: [&str; 8] = [
+    "rose", "mark", "bill", "jack", "door", "letter", "dog", "song",
+];
 const PRONOUNS: [&str; 4] = ["she", "he", "they", "we"];
 const MODALS: [&str; 4] = ["will", "may", "can", "must"];
 
@@ -422,11 +424,7 @@ impl Names {
                 word(&INTRANSITIVE, rng),
             ],
             // she will sing .
-            3 => vec![
-                word(&PRONOUNS, rng),
-                word(&MODALS, rng),
-                word(&BASE, rng),
-            ],
+            3 => vec![word(&PRONOUNS, rng), word(&MODALS, rng), word(&BASE, rng)],
             // will may leave .
             4 => vec![name(rng), word(&MODALS, rng), word(&BASE, rng)],
             // they saw a rose .
@@ -615,7 +613,11 @@ pub fn sequence_losses<F: Real, C: Recurrent<F>>(
     let cache = model
         .rnn
         .forward_seq(batch.xs.view(), &model.rnn.zero_state(b_len))?;
-    let hs = model.rnn.outputs(&cache).slice(s![*from.., .., ..]).to_owned(); // (T_y, B, H)
+    let hs = model
+        .rnn
+        .outputs(&cache)
+        .slice(s![*from.., .., ..])
+        .to_owned(); // (T_y, B, H)
     let h = hs.dim().2;
     let rows = hs
         .into_shape_with_order(((t_len - from) * b_len, h))
@@ -708,7 +710,10 @@ mod tests {
                 "{words:?}"
             );
         }
-        assert!((150..250).contains(&with_but), "{with_but} reviews with but");
+        assert!(
+            (150..250).contains(&with_but),
+            "{with_but} reviews with but"
+        );
         assert!(with_not > 100, "{with_not} final clauses with not");
     }
 
@@ -741,7 +746,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["zero", "seven", "thirteen", "twenty", "forty-seven", "ninety-nine"]
+            [
+                "zero",
+                "seven",
+                "thirteen",
+                "twenty",
+                "forty-seven",
+                "ninety-nine"
+            ]
         );
         let longest = (0..100)
             .map(|n| number_name(n).unwrap().len())
@@ -757,7 +769,11 @@ mod tests {
         assert_eq!(batch.xs.dim(), (SPELL_LEN, 2, 20));
         assert_eq!(batch.xs[[0, 0, 4]], 1.0);
         assert_eq!(batch.xs[[0, 0, 17]], 1.0);
-        assert_eq!(batch.xs.slice(s![1.., .., ..]).sum(), 0.0, "later inputs are zero");
+        assert_eq!(
+            batch.xs.slice(s![1.., .., ..]).sum(),
+            0.0,
+            "later inputs are zero"
+        );
         let Targets::Classes { from: 0, classes } = &batch.targets else {
             panic!("a target at every step")
         };
@@ -801,7 +817,10 @@ mod tests {
             }
         }
         let (overall, ambiguous) = Names::lookup_tagger(&seqs);
-        assert!(ambiguous < 0.9 && overall > ambiguous, "{overall} {ambiguous}");
+        assert!(
+            ambiguous < 0.9 && overall > ambiguous,
+            "{overall} {ambiguous}"
+        );
     }
 
     #[test]
@@ -823,8 +842,14 @@ mod tests {
                 Names { seq_len: 9 }.seq_len,
                 Names { seq_len: 9 }.batch::<f64>(5, &mut rng(1)).unwrap(),
             ),
-            (1, Sentiment::default().batch::<f64>(6, &mut rng(2)).unwrap()),
-            (SPELL_LEN, Spell::default().batch::<f64>(4, &mut rng(3)).unwrap()),
+            (
+                1,
+                Sentiment::default().batch::<f64>(6, &mut rng(2)).unwrap(),
+            ),
+            (
+                SPELL_LEN,
+                Spell::default().batch::<f64>(4, &mut rng(3)).unwrap(),
+            ),
         ] {
             let d = batch.xs.dim().2;
             let classes = match &batch.targets {

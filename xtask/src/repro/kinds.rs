@@ -222,7 +222,11 @@ fn run_one<C: Recurrent<f32>>(
                 )
                 .map(|(n, w, how)| {
                     let name = recurrent::kinds::number_name(*n).unwrap_or_default();
-                    [format!("{n} ({how})"), format!("`{w}`"), format!("`{name}`")]
+                    [
+                        format!("{n} ({how})"),
+                        format!("`{w}`"),
+                        format!("`{name}`"),
+                    ]
                 })
                 .collect();
             let batch = task.encode::<f32>(&trained)?;
@@ -273,7 +277,11 @@ fn run_one<C: Recurrent<f32>>(
             let examples = (0..3)
                 .map(|b| {
                     [
-                        seqs[b].iter().map(|(w, _)| *w).collect::<Vec<_>>().join(" "),
+                        seqs[b]
+                            .iter()
+                            .map(|(w, _)| *w)
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         mark(b, &|t| predicted[[t, b]] == 1),
                         mark(b, &|t| seqs[b][t].1),
                     ]
@@ -396,15 +404,17 @@ pub fn run(ctx: &Ctx) -> Result<()> {
                 format!("{:.1}", mean(&pick(&|o| o.secs))),
             ]);
             let steps = outcomes[0].curve.len();
-            let averaged: Vec<f64> = (0..steps)
-                .map(|i| mean(&pick(&|o| o.curve[i])))
-                .collect();
+            let averaged: Vec<f64> = (0..steps).map(|i| mean(&pick(&|o| o.curve[i]))).collect();
             let window = (steps / 30).max(1);
             series.push(Series {
                 label: cell.label().to_string(),
                 points: smooth(&averaged, window, window),
             });
-            accs.push(format!("{:.3} ({})", mean(&pick(&|o| o.accuracy)), cell.label()));
+            accs.push(format!(
+                "{:.3} ({})",
+                mean(&pick(&|o| o.accuracy)),
+                cell.label()
+            ));
             hards.push(format!("{:.3}", mean(&pick(&|o| o.hard))));
             if cell == Cell::Gru {
                 ctx.write_text(
@@ -498,12 +508,7 @@ fn examples_table(job: Job, rows: &[[String; 3]]) -> String {
 
 /// Many-to-many unaligned: the plain GRU encoder–decoder reversing digit strings of 4 to
 /// 8 digits. Adds its row to `table` and its line to `verdict`; returns its setup.
-fn unaligned(
-    ctx: &Ctx,
-    seeds: &[u64],
-    table: &mut Table,
-    verdict: &mut String,
-) -> Result<String> {
+fn unaligned(ctx: &Ctx, seeds: &[u64], table: &mut Table, verdict: &mut String) -> Result<String> {
     let task = Reverse {
         min_len: 4,
         max_len: 8,
@@ -576,8 +581,9 @@ fn unaligned(
         mean(&strings_right)
     );
     let model = first.expect("at least one seed");
-    let mut examples =
-        String::from("| digits in | GRU encoder–decoder writes | reversed |\n| --- | --- | --- |\n");
+    let mut examples = String::from(
+        "| digits in | GRU encoder–decoder writes | reversed |\n| --- | --- | --- |\n",
+    );
     for len in [4, 6, 8] {
         let fixed = Reverse {
             min_len: len,
@@ -658,7 +664,7 @@ fn latency(ctx: &Ctx) -> Result<()> {
     let (mut uni_points, mut bi_points) = (Vec::new(), Vec::new());
     for &t_len in &lens {
         let xs = Array3::from_shape_fn((t_len, 1, D), |(t, _, d)| ((t * 7 + d) as f32 * 0.1).sin()); // (T, 1, D)
-        // Unidirectional: y⟨1⟩ needs x⟨1⟩ only, one step.
+                                                                                                     // Unidirectional: y⟨1⟩ needs x⟨1⟩ only, one step.
         let uni_us = median_us(reps, || {
             let first = xs.slice(s![..1, .., ..]);
             uni.forward_seq(first, &uni.zero_state(1)).map(|_| ())
