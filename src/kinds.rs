@@ -68,8 +68,10 @@ pub const SENTIMENT_WORDS: [&str; 25] = [
 const SUBJECTS: [&str; 6] = ["film", "book", "plot", "ending", "acting", "music"];
 const VERBS: [&str; 3] = ["was", "is", "seemed"];
 const INTENSIFIERS: [&str; 2] = ["very", "really"];
-const POSITIVE: [&str; 5] = ["good", "great", "fun", "clever", "lovely"];
-const NEGATIVE: [&str; 6] = ["bad", "dull", "awful", "boring", "weak", "silly"];
+/// The adjectives that make a clause positive (before any "not").
+pub const POSITIVE: [&str; 5] = ["good", "great", "fun", "clever", "lovely"];
+/// The adjectives that make a clause negative (before any "not").
+pub const NEGATIVE: [&str; 6] = ["bad", "dull", "awful", "boring", "weak", "silly"];
 
 /// The longest review: two clauses of six words joined by "but".
 pub const SENTIMENT_LEN: usize = 13;
@@ -84,11 +86,11 @@ pub const SENTIMENT_LEN: usize = 13;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sentiment {
     /// Probability that a clause is negated with "not". Default 0.4: often enough that
-    /// the adjective alone is wrong on a large share of reviews (a model that ignores
-    /// "not" cannot reach 70%).
+    /// the last adjective alone is wrong on a large share of reviews (on 40% of them).
     pub negation: f64,
     /// Probability that a review has a second, contrasting clause after "but". Default
-    /// 0.4: the same reasoning, for a model that ignores word order.
+    /// 0.4: often enough that a model that weighs all adjectives alike, ignoring word
+    /// order, is often wrong.
     pub contrast: f64,
 }
 

@@ -3,12 +3,12 @@
 //! every step) against central differences, for the RNN, the LSTM and the GRU, every
 //! parameter and the inputs, random sizes, several seeds.
 
-use ndarray::{Array3, ArrayD, Ix3};
+use ndarray::{s, Array3, ArrayD, Ix3};
 use rand::Rng;
 use recurrent::gradcheck::{check, Checked, TOLERANCE};
 use recurrent::init::rng;
 use recurrent::kinds::{Names, Sentiment, Spell};
-use recurrent::tasks::Batch;
+use recurrent::tasks::{Batch, Targets};
 use recurrent::train::{Data, SequenceModel};
 use recurrent::{Gru, GruConfig, Lstm, LstmConfig, Params, Recurrent, Rnn, RnnConfig};
 
@@ -86,6 +86,24 @@ fn every_cell(data: &impl Data, batch: &Batch<f64>, h: usize, seed: u64, what: &
     );
 }
 
+/// The first `steps` steps of a batch whose targets start at step 0. The speller's full
+/// 14 steps of 28 classes give a loss whose rounding (about 1e-14) central differences turn
+/// into errors of about 1e-10, the size of its smallest recurrent gradients; six steps of
+/// the same task (one input, then zeros) keep the check sharp.
+fn first_steps(batch: Batch<f64>, steps: usize) -> Batch<f64> {
+    let Targets::Classes { from: 0, classes } = batch.targets else {
+        panic!("the speller has a target at every step")
+    };
+    let b = batch.xs.dim().1;
+    Batch {
+        xs: batch.xs.slice(s![..steps, .., ..]).to_owned(),
+        targets: Targets::Classes {
+            from: 0,
+            classes: classes[..steps * b].to_vec(),
+        },
+    }
+}
+
 #[test]
 fn gradients_match_on_every_kind_of_task() {
     for seed in 0..3 {
@@ -101,7 +119,7 @@ fn gradients_match_on_every_kind_of_task() {
             &format!("many-to-one, seed {seed}"),
         );
         let spell = Spell::default();
-        let batch = spell.batch::<f64>(b, &mut r).unwrap();
+        let batch = first_steps(spell.batch::<f64>(b, &mut r).unwrap(), 6);
         every_cell(
             &spell,
             &batch,
