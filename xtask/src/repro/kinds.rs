@@ -214,7 +214,6 @@ fn run_one<C: Recurrent<f32>>(
                     SPELL_HELD_OUT
                         .iter()
                         .zip(&written)
-                        .take(4)
                         .map(|(n, w)| (n, w, "never seen")),
                 )
                 .map(|(n, w, how)| {
@@ -431,7 +430,14 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             if cell == Cell::Gru {
                 ctx.write_text(
                     &format!("kinds-examples-{}", job.file()),
-                    &examples_table(job, &outcomes[0].examples),
+                    &examples_table(job, cell, &outcomes[0].examples),
+                )?;
+            }
+            if cell == Cell::Rnn && job == Job::Spell {
+                // The plain RNN is where the speller's unseen numbers go wrong: show how.
+                ctx.write_text(
+                    "kinds-examples-spell-rnn",
+                    &examples_table(job, cell, &outcomes[0].examples),
                 )?;
             }
         }
@@ -515,12 +521,13 @@ fn baselines(job: Job) -> Result<(f64, &'static str, f64)> {
     })
 }
 
-/// A few inputs with the trained GRU's outputs and the right answers, as a Markdown table.
-fn examples_table(job: Job, rows: &[[String; 3]]) -> String {
+/// A few inputs with a trained model's outputs and the right answers, as a Markdown table.
+fn examples_table(job: Job, cell: Cell, rows: &[[String; 3]]) -> String {
+    let cell = cell.label();
     let header = match job {
-        Job::Sentiment => "| review | GRU says | label |",
-        Job::Spell => "| number | GRU writes | name |",
-        Job::Names => "| words | GRU's names in bold | true names in bold |",
+        Job::Sentiment => format!("| review | {cell} says | label |"),
+        Job::Spell => format!("| number | {cell} writes | name |"),
+        Job::Names => format!("| words | {cell}'s names in bold | true names in bold |"),
     };
     let mut out = format!("{header}\n| --- | --- | --- |\n");
     for [a, b, c] in rows {
@@ -719,7 +726,7 @@ fn latency(ctx: &Ctx) -> Result<()> {
     ctx.write_text(
         "kinds-latency-verdict",
         &format!(
-            "For a sequence of {t_last} inputs ({:.0} s of input at 100 per second) the \
+            "For a sequence of {t_last} inputs ({:.1} s of input at 100 per second) the \
              unidirectional layer gives its first output {uni_last:.1} ms after the first input \
              arrives, the bidirectional layer {:.1} s after it: {:.0} times later.\n",
             t_last as f64 * FRAME_MS / 1000.0,
