@@ -130,7 +130,7 @@ fn run_one<C: Recurrent<f32>>(
 ) -> Result<Outcome> {
     let config = config(ctx, job, seed);
     let on_step = |step: usize, loss: f64| {
-        if step % 25 == 0 {
+        if step.is_multiple_of(25) {
             bar.set_prefix(format!("loss {loss:.3}"));
         }
         bar.inc(1);
@@ -564,7 +564,7 @@ fn unaligned(ctx: &Ctx, seeds: &[u64], table: &mut Table, verdict: &mut String) 
                 ..config.clone()
             },
             |step, loss| {
-                if step % 25 == 0 {
+                if step.is_multiple_of(25) {
                     bar.set_prefix(format!("loss {loss:.3}"));
                 }
                 bar.inc(1);
