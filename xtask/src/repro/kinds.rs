@@ -19,8 +19,8 @@ use ndarray::{s, Array3};
 use recurrent::fast::{FastGru, FastLstm};
 use recurrent::init::rng;
 use recurrent::kinds::{
-    encoder_decoder, predict, sequence_losses, symbols, Names, Sentiment, Spell, AMBIGUOUS,
-    POSITIVE, SPELL_HELD_OUT,
+    encoder_decoder, predict, sequence_losses, symbols, Names, NamesAhead, Sentiment, Spell,
+    AMBIGUOUS, POSITIVE, SPELL_HELD_OUT,
 };
 use recurrent::tasks::Targets;
 use recurrent::train::{train_on, Data, SequenceModel, TrainConfig};
@@ -487,7 +487,96 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             seeds,
         ),
     )?;
+    look_ahead(ctx, &seeds)?;
     latency(ctx)
+}
+
+/// Tagging when the next word decides (`NamesAhead`): a unidirectional GRU against a
+/// bidirectional one of the same width per direction.
+fn look_ahead(ctx: &Ctx, seeds: &[u64]) -> Result<()> {
+    let task = NamesAhead::default();
+    let h = 32;
+    let steps = ctx.pick(400, 60);
+    let bar = ctx.progress(2 * steps * seeds.len(), "kinds: tagging, next word decides");
+    let mut r = rng(50_000);
+    let seqs = (0..256)
+        .map(|_| task.sequence(&mut r))
+        .collect::<recurrent::Result<Vec<_>>>()?;
+    let (lookup_all, lookup_ambiguous) = Names::lookup_tagger(&seqs);
+    let batch = task.encode::<f32>(&seqs)?;
+    let gru = |seed| {
+        FastGru::<f32>::new(&GruConfig {
+            input_size: task.input_size(),
+            hidden_size: h,
+            form: GruForm::ResetAfter,
+            seed,
+        })
+    };
+    let mut table = Table::new(&[
+        "layer",
+        "words right",
+        "ambiguous words right",
+        "lookup tagger: words",
+        "lookup tagger: ambiguous",
+        "s per run",
+    ]);
+    for bidirectional in [false, true] {
+        let (mut all, mut ambiguous, mut secs) = (Vec::new(), Vec::new(), Vec::new());
+        for &seed in seeds {
+            let config = TrainConfig {
+                hidden_size: h,
+                steps,
+                lr: 1e-2,
+                seed,
+                eval_size: 256,
+                ..TrainConfig::default()
+            };
+            let on_step = |step: usize, loss: f64| {
+                if step.is_multiple_of(25) {
+                    bar.set_prefix(format!("loss {loss:.3}"));
+                }
+                bar.inc(1);
+            };
+            let start = Instant::now();
+            let predicted = if bidirectional {
+                let bi = Bidirectional::new(gru(seed)?, gru(seed + 1)?, Merge::Concat)?;
+                let model = SequenceModel::with_cell(bi, &task, seed)?;
+                let (model, _) = train_on(model, &task, &config, on_step)?;
+                predict(&model, batch.xs.view())?
+            } else {
+                let model = SequenceModel::with_cell(gru(seed)?, &task, seed)?;
+                let (model, _) = train_on(model, &task, &config, on_step)?;
+                predict(&model, batch.xs.view())?
+            };
+            secs.push(start.elapsed().as_secs_f64());
+            let (mut a, mut m) = (Vec::new(), Vec::new());
+            for (b, seq) in seqs.iter().enumerate() {
+                for (t, &(word, tag)) in seq.iter().enumerate() {
+                    let ok = predicted[[t, b]] == usize::from(tag);
+                    a.push(ok);
+                    if AMBIGUOUS.contains(&word) {
+                        m.push(ok);
+                    }
+                }
+            }
+            all.push(share(&a));
+            ambiguous.push(share(&m));
+        }
+        table.row(vec![
+            if bidirectional {
+                format!("bidirectional GRU (2 × H = {h})")
+            } else {
+                format!("unidirectional GRU (H = {h})")
+            },
+            mean_std(&all, 3),
+            mean_std(&ambiguous, 3),
+            format!("{lookup_all:.3}"),
+            format!("{lookup_ambiguous:.3}"),
+            format!("{:.1}", mean(&secs)),
+        ]);
+    }
+    bar.finish_and_clear();
+    ctx.write_table("kinds-lookahead", &table)
 }
 
 /// The accuracy baseline of `job`, the name of its hard cases and their baseline.
