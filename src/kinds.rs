@@ -983,6 +983,35 @@ mod tests {
     }
 
     #[test]
+    fn a_bidirectional_tagger_trains_through_the_same_loop() {
+        let task = NamesAhead { seq_len: 6 };
+        let cell = |seed| {
+            Rnn::<f64>::new(&RnnConfig {
+                input_size: task.input_size(),
+                hidden_size: 4,
+                seed,
+                ..RnnConfig::default()
+            })
+        };
+        let bi =
+            crate::Bidirectional::new(cell(0).unwrap(), cell(1).unwrap(), crate::Merge::Concat)
+                .unwrap();
+        let model = SequenceModel::with_cell(bi, &task, 0).unwrap();
+        let config = TrainConfig {
+            steps: 3,
+            eval_size: 8,
+            ..TrainConfig::default()
+        };
+        let (model, log) = train_on(model, &task, &config, |_, _| {}).unwrap();
+        assert_eq!(log.losses.len(), 3);
+        let batch = task.batch::<f64>(2, &mut rng(7)).unwrap();
+        let per_sequence = sequence_losses(&model, &batch).unwrap();
+        let mean = per_sequence.iter().sum::<f64>() / 2.0;
+        assert!((mean / 6.0 - model.loss(&batch).unwrap()).abs() < 1e-12);
+        assert_eq!(predict(&model, batch.xs.view()).unwrap().dim(), (6, 2));
+    }
+
+    #[test]
     fn invalid_tasks_are_errors() {
         let bad = Sentiment {
             negation: 1.5,
