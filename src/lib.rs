@@ -16,6 +16,7 @@ pub mod fast;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
+pub mod kinds;
 pub mod linear;
 pub mod loss;
 pub mod lstm;
@@ -88,6 +89,8 @@ mod book {
     struct WhichGatesMatter;
     #[doc = include_str!("../book/src/bidirectional-and-deep.md")]
     struct BidirectionalAndDeep;
+    #[doc = include_str!("../book/src/kinds-of-task.md")]
+    struct KindsOfTask;
     #[doc = include_str!("../book/src/attention.md")]
     struct Attention;
     #[doc = include_str!("../book/src/making-it-fast.md")]

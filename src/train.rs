@@ -377,9 +377,12 @@ fn rows_from<F: Real>(hs: ndarray::ArrayView3<F>, from: usize) -> Result<ndarray
         "from",
         format!("must be less than T = {t_len}, got {from}"),
     )?;
+    // `to_owned` keeps a non-standard memory order (a bidirectional layer's concatenated
+    // outputs have one), which the reshape to rows cannot take.
     Ok(hs
         .slice(s![from.., .., ..])
-        .to_owned()
+        .as_standard_layout()
+        .into_owned()
         .into_shape_with_order(((t_len - from) * b, h))
         .expect("standard layout"))
 }

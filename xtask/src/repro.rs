@@ -13,6 +13,7 @@ mod attention;
 pub mod cliff;
 pub mod esn;
 pub mod gradient_flow;
+mod kinds;
 pub mod plot;
 pub mod regulariser;
 pub mod remedies;
@@ -74,6 +75,12 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "which gates matter: Greff's LSTM variants, forget bias 1 and the GRU on three tasks",
         minutes: 11.5,
         run: ablation::run,
+    },
+    Experiment {
+        name: "kinds",
+        about: "the kinds of sequence task trained (RNN/LSTM/GRU, 3 seeds); latency of a bidirectional layer",
+        minutes: 6.5,
+        run: kinds::run,
     },
     Experiment {
         name: "attention",
