@@ -16,6 +16,7 @@ pub mod fast;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
+pub mod latching;
 pub mod linear;
 pub mod loss;
 pub mod lstm;
