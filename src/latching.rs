@@ -108,6 +108,7 @@ impl Data for Latching {
     fn baseline(&self) -> f64 {
         std::f64::consts::LN_2
     }
+    // ANCHOR: batch
     /// Inputs (L + T, B, 1); one class per sequence, read at the last step.
     fn batch<F: Real>(&self, batch: usize, rng: &mut SeededRng) -> Result<Batch<F>> {
         self.validate()?;
@@ -132,6 +133,7 @@ impl Data for Latching {
             },
         })
     }
+    // ANCHOR_END: batch
 }
 
 #[cfg(test)]

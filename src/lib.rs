@@ -67,6 +67,8 @@ mod book {
     struct RegularisingGradientFlow;
     #[doc = include_str!("../book/src/hessian-free.md")]
     struct HessianFree;
+    #[doc = include_str!("../book/src/classics.md")]
+    struct Classics;
     #[doc = include_str!("../book/src/vanishing-exploding.md")]
     struct VanishingExploding;
     #[doc = include_str!("../book/src/lstm.md")]

@@ -152,7 +152,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         "cell",
         "held-out MSE",
         "seeds below 0.01",
-        "fraction with |error| < 0.08",
+        "share with error within ±0.08",
         "training sequences to MSE 0.01",
         "s per run",
     ]);
