@@ -86,7 +86,8 @@ fn normal_cdf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * z);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erfc = poly * (-z * z).exp();
     if x >= 0.0 {
         1.0 - erfc / 2.0
@@ -206,7 +207,16 @@ mod tests {
             ..Latching::default()
         };
         let err = no_key.batch::<f64>(4, &mut rng(0)).unwrap_err();
-        assert!(matches!(err, Error::Config { field: "key_len", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Config {
+                    field: "key_len",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let bad_sigma = Latching {
             sigma: f64::NAN,
             ..Latching::default()

@@ -209,7 +209,10 @@ pub fn run(ctx: &Ctx) -> Result<()> {
                 .collect(),
         })
         .collect();
-    let title = format!("Adding problem: held-out MSE, mean of {} seeds", seeds.len());
+    let title = format!(
+        "Adding problem: held-out MSE, mean of {} seeds",
+        seeds.len()
+    );
     ctx.write_svg("adding-mse", |path| {
         line_chart(
             path,

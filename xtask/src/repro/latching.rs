@@ -35,12 +35,12 @@ impl Runs {
 /// Runs the experiment.
 pub fn run(ctx: &Ctx) -> Result<()> {
     let spans: Vec<usize> = ctx.pick(vec![5, 10, 20, 50, 100], vec![5, 20]);
-    let seeds: Vec<u64> = (0..ctx.pick(5, 2)).collect();
+    let seeds: Vec<u64> = (0..ctx.pick(4, 2)).collect();
     let base = Latching::default();
     let config = TrainConfig {
         hidden_size: 16,
         batch_size: 32,
-        steps: ctx.pick(600, 60),
+        steps: ctx.pick(500, 60),
         lr: 1e-2,
         eval_size: 1024,
         ..TrainConfig::default()
