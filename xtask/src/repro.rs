@@ -69,7 +69,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "latching",
         about: "information latching: success against T for the RNN, LSTM and GRU (Bengio, Simard & Frasconi 1994)",
-        minutes: 5.0,
+        minutes: 9.0,
         run: latching::run,
     },
     Experiment {
@@ -81,7 +81,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "reber",
         about: "the embedded Reber grammar: RNN, LSTM, GRU, the critical symbol over seeds and budgets (Hochreiter & Schmidhuber 1997)",
-        minutes: 3.0,
+        minutes: 5.1,
         run: reber::run,
     },
     Experiment {

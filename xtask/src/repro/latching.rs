@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let config = TrainConfig {
         hidden_size: 16,
         batch_size: 32,
-        steps: ctx.pick(500, 60),
+        steps: ctx.pick(1500, 60),
         lr: 1e-2,
         eval_size: 1024,
         ..TrainConfig::default()
