@@ -17,6 +17,7 @@ pub mod gradcheck;
 pub mod gru;
 pub mod init;
 pub mod kinds;
+pub mod latching;
 pub mod linear;
 pub mod loss;
 pub mod lstm;
@@ -75,6 +76,8 @@ mod book {
     struct RegularisingGradientFlow;
     #[doc = include_str!("../book/src/hessian-free.md")]
     struct HessianFree;
+    #[doc = include_str!("../book/src/classics.md")]
+    struct Classics;
     #[doc = include_str!("../book/src/vanishing-exploding.md")]
     struct VanishingExploding;
     #[doc = include_str!("../book/src/lstm.md")]

@@ -26,6 +26,7 @@ const X: usize = 4;
 const V: usize = 5;
 const E: usize = 6;
 
+// ANCHOR: grammar
 /// The Reber automaton: from each state, two (symbol, next state) choices, taken with
 /// probability 1/2 each. State 6 is the end.
 const TRANSITIONS: [[(usize, usize); 2]; 6] = [
@@ -58,6 +59,7 @@ pub fn embedded_reber_string(rng: &mut SeededRng) -> Vec<usize> {
     out.extend([wrap, E]);
     out
 }
+// ANCHOR_END: grammar
 
 /// Whether `string` is a (plain) Reber string: the automaton accepts it.
 pub fn is_reber(string: &[usize]) -> bool {

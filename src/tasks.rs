@@ -31,6 +31,7 @@ pub struct Batch<F> {
     pub targets: Targets<F>,
 }
 
+// ANCHOR: adding
 /// The adding problem (Hochreiter & Schmidhuber 1997; in this form, Le et al. 2015). Each
 /// step has two inputs: a value from $U(0, 1)$ and a marker that is 1 at exactly two steps,
 /// one in each half of the sequence. The target, read at the end, is the sum of the two
@@ -65,6 +66,7 @@ pub fn adding_problem<F: Real>(
         targets: Targets::Final(ys),
     })
 }
+// ANCHOR_END: adding
 
 /// The MSE of always predicting 1 on the adding problem: $1/6$.
 pub const ADDING_BASELINE_MSE: f64 = 1.0 / 6.0;

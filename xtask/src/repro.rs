@@ -9,12 +9,16 @@
 //! stopping a run with Ctrl-C never leaves a half-written table.
 
 mod ablation;
+mod adding;
 mod attention;
+mod cells;
 pub mod cliff;
 pub mod esn;
 pub mod gradient_flow;
 mod kinds;
+mod latching;
 pub mod plot;
+mod reber;
 pub mod regulariser;
 pub mod remedies;
 
@@ -69,6 +73,24 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "vanilla RNN on the adding problem with Pascanu et al. (2013)'s gradient-flow penalty",
         minutes: 6.0,
         run: regulariser::run,
+    },
+    Experiment {
+        name: "latching",
+        about: "information latching: success against T for the RNN, LSTM and GRU (Bengio, Simard & Frasconi 1994)",
+        minutes: 9.0,
+        run: latching::run,
+    },
+    Experiment {
+        name: "adding",
+        about: "the adding problem at T = 50, 100, 200: RNN, LSTM, GRU against the 1/6 baseline (Hochreiter & Schmidhuber 1997)",
+        minutes: 33.5,
+        run: adding::run,
+    },
+    Experiment {
+        name: "reber",
+        about: "the embedded Reber grammar: RNN, LSTM, GRU, the critical symbol over seeds and budgets (Hochreiter & Schmidhuber 1997)",
+        minutes: 5.1,
+        run: reber::run,
     },
     Experiment {
         name: "ablation",

@@ -297,7 +297,7 @@ fn train_and_score<C: Recurrent<f32>>(cell: C, spec: &Spec, seed: u64) -> Result
 /// the whole inner string: a model without long-term memory gets half of them right.
 /// Because the model is causal, cutting the inputs after the critical step and asking
 /// for that step's class alone measures exactly that prediction.
-fn critical_accuracy<C: Recurrent<f32>>(
+pub(super) fn critical_accuracy<C: Recurrent<f32>>(
     model: &SequenceModel<f32, C>,
     reber: &EmbeddedReber,
     seed: u64,

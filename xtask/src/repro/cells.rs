@@ -1,0 +1,127 @@
+//! The three cells the classic experiments (`latching`, `adding`, `reber`) set against each
+//! other, built the same way in all three, and trained by the crate's one loop.
+//!
+//! The LSTM and GRU are the fast float32 layers of `recurrent::fast` (same models and
+//! parameter names as the readable ones, several times faster); the Elman RNN has no fast
+//! form and is the crate's readable layer, also in float32.
+
+use anyhow::Result;
+use recurrent::fast::{FastGru, FastLstm};
+use recurrent::train::{train_on, Data, SequenceModel, TrainConfig, TrainLog};
+use recurrent::{GruConfig, GruForm, Init, LstmConfig, Recurrent, Rnn, RnnConfig};
+
+/// A row of the classics' tables.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Cell {
+    /// The Elman RNN with tanh, PyTorch's uniform initialisation.
+    Rnn,
+    /// The standard LSTM (PyTorch's), forget-gate bias 1 (Gers et al. 2000; Jozefowicz et
+    /// al. 2015): the cell starts out remembering.
+    Lstm,
+    /// The GRU, reset gate after the recurrent product (PyTorch's form).
+    Gru,
+}
+
+impl Cell {
+    /// The three, in the order of the tables.
+    pub const ALL: [Cell; 3] = [Cell::Rnn, Cell::Lstm, Cell::Gru];
+
+    /// The row label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Rnn => "RNN",
+            Cell::Lstm => "LSTM",
+            Cell::Gru => "GRU",
+        }
+    }
+}
+
+/// What a model is asked after training: anything computed from the trained model, for
+/// any cell type (a trait, because a closure cannot be generic over the cell).
+pub trait Judge {
+    /// The measurement.
+    type Out;
+    /// Measures `model`.
+    fn judge<C: Recurrent<f32>>(&self, model: &SequenceModel<f32, C>) -> Result<Self::Out>;
+}
+
+/// Builds `cell` with `hidden` units for `data`, seeded by `config.seed`, trains it with
+/// `config` (whose `hidden_size` must be `hidden`) and returns the log and `judge`'s
+/// measurement of the trained model.
+pub fn train_cell<D: Data, J: Judge>(
+    cell: Cell,
+    data: &D,
+    config: &TrainConfig,
+    judge: &J,
+    on_step: impl FnMut(usize, f64),
+) -> Result<(TrainLog, J::Out)> {
+    let (d, h, seed) = (data.input_size(), config.hidden_size, config.seed);
+    match cell {
+        Cell::Rnn => {
+            let rnn = Rnn::<f32>::new(&RnnConfig {
+                input_size: d,
+                hidden_size: h,
+                init: Init::Uniform,
+                seed,
+            })?;
+            fit(rnn, data, config, judge, on_step)
+        }
+        Cell::Lstm => {
+            let lstm = FastLstm::<f32>::new(&LstmConfig {
+                input_size: d,
+                hidden_size: h,
+                forget_bias: 1.0,
+                seed,
+                ..LstmConfig::default()
+            })?;
+            fit(lstm, data, config, judge, on_step)
+        }
+        Cell::Gru => {
+            let gru = FastGru::<f32>::new(&GruConfig {
+                input_size: d,
+                hidden_size: h,
+                form: GruForm::ResetAfter,
+                seed,
+            })?;
+            fit(gru, data, config, judge, on_step)
+        }
+    }
+}
+
+fn fit<C: Recurrent<f32>, D: Data, J: Judge>(
+    cell: C,
+    data: &D,
+    config: &TrainConfig,
+    judge: &J,
+    on_step: impl FnMut(usize, f64),
+) -> Result<(TrainLog, J::Out)> {
+    let model = SequenceModel::with_cell(cell, data, config.seed)?;
+    let (model, log) = train_on(model, data, config, on_step)?;
+    let out = judge.judge(&model)?;
+    Ok((log, out))
+}
+
+/// Asks nothing: the training log is all the experiment needs.
+pub struct NoJudge;
+
+impl Judge for NoJudge {
+    type Out = ();
+    fn judge<C: Recurrent<f32>>(&self, _: &SequenceModel<f32, C>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Mean of `values`.
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Averages of `values` over consecutive windows of `width`, at each window's middle step:
+/// a training-loss curve smooth enough to read.
+pub fn windowed(values: &[f64], width: usize) -> Vec<(f64, f64)> {
+    values
+        .chunks(width)
+        .enumerate()
+        .map(|(k, c)| ((k * width + c.len() / 2) as f64, mean(c)))
+        .collect()
+}
