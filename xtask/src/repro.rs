@@ -59,7 +59,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "remedies",
         about: "every remedy on the same tasks: clipping, truncation, identity/orthogonal init, Ω, ESN, LSTM, GRU",
-        minutes: 12.5,
+        minutes: 10.5,
         run: remedies::run,
     },
     Experiment {
