@@ -17,6 +17,7 @@ pub mod gradcheck;
 pub mod gru;
 pub mod init;
 pub mod linear;
+pub mod lm;
 pub mod loss;
 pub mod lstm;
 pub mod optim;
@@ -35,6 +36,7 @@ pub mod text;
 pub mod torch_io;
 pub mod train;
 pub mod translate;
+pub mod vocab;
 
 pub use bidirectional::{BiState, Bidirectional, Merge};
 pub use cell::{Backward, Recurrent};
