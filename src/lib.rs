@@ -10,6 +10,7 @@ pub mod activations;
 pub mod attention;
 pub mod bidirectional;
 pub mod cell;
+pub mod checkpoint;
 pub mod error;
 pub mod esn;
 pub mod fast;
