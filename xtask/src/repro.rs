@@ -16,6 +16,7 @@ pub mod esn;
 pub mod gradient_flow;
 pub mod plot;
 pub mod regulariser;
+mod word_lm;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,12 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "a character LSTM on Shakespeare against the clock: held-out loss vs wall time, nanoGPT's 1.89 in 128 s, samples",
         minutes: 4.0,
         run: char_lm::run,
+    },
+    Experiment {
+        name: "word-lm",
+        about: "a word LSTM on Shakespeare with <unk>/<eos>: held-out perplexity, sentence probabilities, next words, samples",
+        minutes: 5.0,
+        run: word_lm::run,
     },
     Experiment {
         name: "attention",
