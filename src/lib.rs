@@ -83,6 +83,8 @@ mod book {
     struct WhichGatesMatter;
     #[doc = include_str!("../book/src/bidirectional-and-deep.md")]
     struct BidirectionalAndDeep;
+    #[doc = include_str!("../book/src/language-models.md")]
+    struct LanguageModels;
     #[doc = include_str!("../book/src/attention.md")]
     struct Attention;
     #[doc = include_str!("../book/src/making-it-fast.md")]
