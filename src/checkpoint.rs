@@ -350,12 +350,7 @@ pub fn save<F: FastReal>(path: &Path, trainer: &Trainer<F>, vocab: &Vocabulary) 
         .file_name()
         .map_or("checkpoint".into(), |n| n.to_string_lossy());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()
-    })();
-    if let Err(e) = written {
+    if let Err(e) = write_synced(&tmp, &bytes) {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(&tmp)(e));
     }
@@ -368,6 +363,13 @@ pub fn save<F: FastReal>(path: &Path, trainer: &Trainer<F>, vocab: &Vocabulary) 
     Ok(())
 }
 // ANCHOR_END: save
+
+/// Writes `bytes` to a new file at `path` and waits until they are on the disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
 
 fn encode<F: FastReal>(trainer: &Trainer<F>, vocab: &Vocabulary) -> Vec<u8> {
     let mut w = Writer(Vec::new());
