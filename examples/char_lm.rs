@@ -150,7 +150,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         smoothed = Some(s);
         bar.set_position(trainer.step as u64);
         bar.set_message(format!("loss {s:.3} nats/char ({:.2} bits)", bits(s)));
-        if trainer.step % SAVE_EVERY == 0 {
+        if trainer.step.is_multiple_of(SAVE_EVERY) {
             checkpoint::save(&args.checkpoint, &trainer, &vocabulary)?;
         }
     }

@@ -225,7 +225,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         since += 1;
         bar.inc(1);
         bar.set_prefix(format!("loss {loss:.3}"));
-        if trainer.step % s.eval_every == 0 || trainer.step == s.steps {
+        if trainer.step.is_multiple_of(s.eval_every) || trainer.step == s.steps {
             // The clock stops while measuring: the curve is loss against training time.
             points.push(Point {
                 step: trainer.step,
