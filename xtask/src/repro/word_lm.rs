@@ -156,6 +156,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     }
     ctx.write_table("word-lm-sentences", &sentences)?;
 
+    // Tokens go in code spans: Markdown would read `<eos>` as an HTML tag and drop it.
     let mut next = Table::new(&["after", "the model's five most likely next words"]);
     for context in CONTEXTS {
         let mut ids = vec![EOS];
@@ -163,7 +164,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         let top = model.predict_next(&ids, 5)?;
         let words: Vec<String> = top
             .iter()
-            .map(|&(w, p)| Ok(format!("{} ({p:.3})", vocab.decode(&[w])?)))
+            .map(|&(w, p)| Ok(format!("`{}` ({p:.3})", vocab.decode(&[w])?)))
             .collect::<Result<_>>()?;
         next.row(vec![format!("*{context}*"), words.join(", ")]);
     }
@@ -188,7 +189,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         ));
         for s in 0..3u64 {
             let drawn = model.sample(&[EOS], &config, &mut rng(20 + k as u64 * 10 + s))?;
-            samples.push_str(&format!("- {}\n", vocab.decode(&drawn)?));
+            samples.push_str(&format!("- `{}`\n", vocab.decode(&drawn)?));
         }
         samples.push('\n');
     }
