@@ -10,6 +10,7 @@ pub mod activations;
 pub mod attention;
 pub mod bidirectional;
 pub mod cell;
+pub mod checkpoint;
 pub mod error;
 pub mod esn;
 pub mod fast;
@@ -19,6 +20,7 @@ pub mod init;
 pub mod kinds;
 pub mod latching;
 pub mod linear;
+pub mod lm;
 pub mod loss;
 pub mod lstm;
 pub mod optim;
@@ -37,6 +39,7 @@ pub mod text;
 pub mod torch_io;
 pub mod train;
 pub mod translate;
+pub mod vocab;
 
 pub use bidirectional::{BiState, Bidirectional, Merge};
 pub use cell::{Backward, Recurrent};
@@ -94,6 +97,8 @@ mod book {
     struct BidirectionalAndDeep;
     #[doc = include_str!("../book/src/kinds-of-task.md")]
     struct KindsOfTask;
+    #[doc = include_str!("../book/src/language-models.md")]
+    struct LanguageModels;
     #[doc = include_str!("../book/src/attention.md")]
     struct Attention;
     #[doc = include_str!("../book/src/making-it-fast.md")]

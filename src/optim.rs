@@ -172,6 +172,40 @@ impl<F: Real> Adam<F> {
         })
     }
 
+    /// Changes the step size (for a schedule); the moments are kept.
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        require(
+            lr.is_finite() && lr > 0.0,
+            "lr",
+            format!("must be finite and > 0, got {lr}"),
+        )?;
+        self.config.lr = lr;
+        Ok(())
+    }
+
+    /// The number of updates so far and the moment estimates $m$ and $v$ (one per
+    /// parameter, empty before the first update): what a checkpoint must save so that
+    /// resumed training continues exactly.
+    pub fn state(&self) -> (u64, &[ArrayD<F>], &[ArrayD<F>]) {
+        (self.t as u64, &self.m, &self.v)
+    }
+
+    /// Restores what [`Adam::state`] returned. `m` and `v` must match in number and shapes.
+    pub fn restore(&mut self, t: u64, m: Vec<ArrayD<F>>, v: Vec<ArrayD<F>>) -> Result<()> {
+        require(
+            m.len() == v.len() && m.iter().zip(&v).all(|(a, b)| a.shape() == b.shape()),
+            "m, v",
+            "the first and second moments must have the same number and shapes",
+        )?;
+        self.t = i32::try_from(t).map_err(|_| Error::Value {
+            arg: "t",
+            reason: format!("{t} updates is more than Adam counts"),
+        })?;
+        self.m = m;
+        self.v = v;
+        Ok(())
+    }
+
     /// One update of every parameter from its gradient.
     pub fn step(&mut self, params: &mut [ArrayViewMutD<F>], grads: &[ArrayViewD<F>]) -> Result<()> {
         check_lists(params, grads, &self.m)?;
