@@ -177,8 +177,8 @@ pub fn sample<F: Real, C: Recurrent<F>>(
         "needs at least one token to start from",
     )?;
     let mut state = model.rnn.zero_state(1);
+    // Read the prompt: its last step's output predicts the first sampled token.
     let mut logits = Array2::zeros((1, vocab)); // (1, V)
-                                                // Read the prompt: its last step's output predicts the first sampled token.
     for &token in prompt {
         let cache = model
             .rnn
