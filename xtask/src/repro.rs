@@ -67,7 +67,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "esn",
         about: "echo state network on Mackey–Glass and NARMA-10: NRMSE vs spectral radius and size (Jaeger 2001)",
-        minutes: 3.0,
+        minutes: 0.5,
         run: esn::run,
     },
     Experiment {
@@ -79,19 +79,19 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "latching",
         about: "information latching: success against T for the RNN, LSTM and GRU (Bengio, Simard & Frasconi 1994)",
-        minutes: 9.0,
+        minutes: 8.0,
         run: latching::run,
     },
     Experiment {
         name: "adding",
         about: "the adding problem at T = 50, 100, 200: RNN, LSTM, GRU against the 1/6 baseline (Hochreiter & Schmidhuber 1997)",
-        minutes: 33.5,
+        minutes: 15.0,
         run: adding::run,
     },
     Experiment {
         name: "reber",
         about: "the embedded Reber grammar: RNN, LSTM, GRU, the critical symbol over seeds and budgets (Hochreiter & Schmidhuber 1997)",
-        minutes: 5.1,
+        minutes: 4.7,
         run: reber::run,
     },
     Experiment {
@@ -103,7 +103,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "kinds",
         about: "the kinds of sequence task trained (RNN/LSTM/GRU, 3 seeds); latency of a bidirectional layer",
-        minutes: 6.5,
+        minutes: 5.0,
         run: kinds::run,
     },
     Experiment {
