@@ -368,7 +368,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
              add-one bigram {bigram:.2} nats/char. The LSTM's held-out estimate {reached}; \
              at {:.0} s (the last measurement within the {BUDGET_SECONDS:.0} s budget) it was \
              **{:.3}** nats/char. After all {} steps ({total:.0} CPU seconds of training, {wall:.0} s of wall \
-             time on the shared machine, {} characters read) the loss on the whole held-out text is **{final_valid:.3}** nats/char \
+             time at the load averages in the setup above, {} characters read) the loss on the whole held-out text is **{final_valid:.3}** nats/char \
              ({:.3} bits/char).",
             at_budget.cpu,
             at_budget.valid_loss,
