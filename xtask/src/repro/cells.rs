@@ -55,36 +55,68 @@ pub fn train_cell<D: Data, J: Judge>(
     judge: &J,
     on_step: impl FnMut(usize, f64),
 ) -> Result<(TrainLog, J::Out)> {
-    let (d, h, seed) = (data.input_size(), config.hidden_size, config.seed);
-    match cell {
-        Cell::Rnn => {
-            let rnn = Rnn::<f32>::new(&RnnConfig {
+    cell.build(
+        data.input_size(),
+        config.hidden_size,
+        config.seed,
+        Fit {
+            data,
+            config,
+            judge,
+            on_step,
+        },
+    )
+}
+
+/// What to do with a freshly built cell, whatever its type (a trait, because a closure
+/// cannot be generic over the cell).
+pub trait WithCell {
+    /// The result.
+    type Out;
+    /// Uses `cell`.
+    fn with<C: Recurrent<f32>>(self, cell: C) -> Result<Self::Out>;
+}
+
+impl Cell {
+    /// Builds this cell for inputs of width `d` with `h` units from `seed` (the fast f32
+    /// LSTM and GRU; the readable RNN) and hands it to `then`.
+    pub fn build<W: WithCell>(self, d: usize, h: usize, seed: u64, then: W) -> Result<W::Out> {
+        match self {
+            Cell::Rnn => then.with(Rnn::<f32>::new(&RnnConfig {
                 input_size: d,
                 hidden_size: h,
                 init: Init::Uniform,
                 seed,
-            })?;
-            fit(rnn, data, config, judge, on_step)
-        }
-        Cell::Lstm => {
-            let lstm = FastLstm::<f32>::new(&LstmConfig {
+            })?),
+            Cell::Lstm => then.with(FastLstm::<f32>::new(&LstmConfig {
                 input_size: d,
                 hidden_size: h,
                 forget_bias: 1.0,
                 seed,
                 ..LstmConfig::default()
-            })?;
-            fit(lstm, data, config, judge, on_step)
-        }
-        Cell::Gru => {
-            let gru = FastGru::<f32>::new(&GruConfig {
+            })?),
+            Cell::Gru => then.with(FastGru::<f32>::new(&GruConfig {
                 input_size: d,
                 hidden_size: h,
                 form: GruForm::ResetAfter,
                 seed,
-            })?;
-            fit(gru, data, config, judge, on_step)
+            })?),
         }
+    }
+}
+
+/// `train_cell`'s use of the built cell: train it, then judge it.
+struct Fit<'a, D, J, S> {
+    data: &'a D,
+    config: &'a TrainConfig,
+    judge: &'a J,
+    on_step: S,
+}
+
+impl<D: Data, J: Judge, S: FnMut(usize, f64)> WithCell for Fit<'_, D, J, S> {
+    type Out = (TrainLog, J::Out);
+    fn with<C: Recurrent<f32>>(self, cell: C) -> Result<Self::Out> {
+        fit(cell, self.data, self.config, self.judge, self.on_step)
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::Result;
 use indicatif::ProgressBar;
 use ndarray::{s, Array3};
-use recurrent::fast::{FastGru, FastLstm};
+use recurrent::fast::FastGru;
 use recurrent::init::rng;
 use recurrent::kinds::{
     encoder_decoder, predict, sequence_losses, symbols, Names, NamesAhead, Sentiment, Spell,
@@ -25,10 +25,9 @@ use recurrent::kinds::{
 use recurrent::tasks::Targets;
 use recurrent::train::{train_on, Data, SequenceModel, TrainConfig};
 use recurrent::translate::{accuracy, train_seq2seq, Reverse, Seq2SeqTrainConfig, Translation};
-use recurrent::{
-    Bidirectional, Gru, GruConfig, GruForm, LstmConfig, Merge, Recurrent, Rnn, RnnConfig,
-};
+use recurrent::{Bidirectional, Gru, GruConfig, GruForm, Merge, Recurrent};
 
+use super::cells::{Cell, WithCell};
 use super::plot::{line_chart, Chart, Series};
 use super::{mean_std, Ctx, Table};
 
@@ -60,23 +59,6 @@ impl Job {
             Job::Sentiment => "sentiment",
             Job::Spell => "spell",
             Job::Names => "names",
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Cell {
-    Rnn,
-    Lstm,
-    Gru,
-}
-
-impl Cell {
-    fn label(self) -> &'static str {
-        match self {
-            Cell::Rnn => "RNN",
-            Cell::Lstm => "LSTM",
-            Cell::Gru => "GRU",
         }
     }
 }
@@ -338,42 +320,38 @@ fn run_cell(ctx: &Ctx, job: Job, cell: Cell, seed: u64, bar: &ProgressBar) -> Re
         Job::Names => Names::default().input_size(),
     };
     let h = config(ctx, job, seed).hidden_size;
-    match cell {
-        Cell::Rnn => {
-            let rnn = Rnn::<f32>::new(&RnnConfig {
-                input_size: d,
-                hidden_size: h,
-                seed,
-                ..RnnConfig::default()
-            })?;
-            run_one(ctx, job, rnn, seed, bar)
-        }
-        Cell::Lstm => {
-            let lstm = FastLstm::<f32>::new(&LstmConfig {
-                input_size: d,
-                hidden_size: h,
-                forget_bias: 1.0,
-                seed,
-                ..LstmConfig::default()
-            })?;
-            run_one(ctx, job, lstm, seed, bar)
-        }
-        Cell::Gru => {
-            let gru = FastGru::<f32>::new(&GruConfig {
-                input_size: d,
-                hidden_size: h,
-                form: GruForm::ResetAfter,
-                seed,
-            })?;
-            run_one(ctx, job, gru, seed, bar)
-        }
+    cell.build(
+        d,
+        h,
+        seed,
+        RunOne {
+            ctx,
+            job,
+            seed,
+            bar,
+        },
+    )
+}
+
+/// `run_cell`'s use of the built cell.
+struct RunOne<'a> {
+    ctx: &'a Ctx,
+    job: Job,
+    seed: u64,
+    bar: &'a ProgressBar,
+}
+
+impl WithCell for RunOne<'_> {
+    type Out = Outcome;
+    fn with<C: Recurrent<f32>>(self, cell: C) -> Result<Outcome> {
+        run_one(self.ctx, self.job, cell, self.seed, self.bar)
     }
 }
 
 pub fn run(ctx: &Ctx) -> Result<()> {
     let seeds: Vec<u64> = ctx.pick(vec![0, 1, 2], vec![0]);
     let jobs = [Job::Sentiment, Job::Spell, Job::Names];
-    let cells = [Cell::Rnn, Cell::Lstm, Cell::Gru];
+    let cells = Cell::ALL;
     let total: usize = jobs
         .iter()
         .map(|&j| config(ctx, j, 0).steps * cells.len() * seeds.len())
@@ -405,7 +383,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             table.row(vec![
                 job.kind().to_string(),
                 job.task().to_string(),
-                cell.label().to_string(),
+                cell.name().to_string(),
                 mean_std(&pick(&|o| o.accuracy), 3),
                 format!("{baseline:.3}"),
                 hard_label.to_string(),
@@ -418,13 +396,13 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             let averaged: Vec<f64> = (0..steps).map(|i| mean(&pick(&|o| o.curve[i]))).collect();
             let window = (steps / 30).max(1);
             series.push(Series {
-                label: cell.label().to_string(),
+                label: cell.name().to_string(),
                 points: smooth(&averaged, window, window),
             });
             accs.push(format!(
                 "{:.3} ({})",
                 mean(&pick(&|o| o.accuracy)),
-                cell.label()
+                cell.name()
             ));
             hards.push(format!("{:.3}", mean(&pick(&|o| o.hard))));
             if cell == Cell::Gru {
@@ -612,7 +590,7 @@ fn baselines(job: Job) -> Result<(f64, &'static str, f64)> {
 
 /// A few inputs with a trained model's outputs and the right answers, as a Markdown table.
 fn examples_table(job: Job, cell: Cell, rows: &[[String; 3]]) -> String {
-    let cell = cell.label();
+    let cell = cell.name();
     let header = match job {
         Job::Sentiment => format!("| review | {cell} says | label |"),
         Job::Spell => format!("| number | {cell} writes | name |"),
