@@ -10,14 +10,16 @@
 //! one matrix multiply per step, (B, H)·(H, 3H), exactly like the LSTM's one product; the
 //! reset-before form needs $r_t$ before its third product, two multiplies per step.
 
-use super::{add_product, fit, flat, flat_mut, slice, slice_mut, FastReal};
+use super::{
+    add_product, fit, flat, flat_mut, lanes, slice, slice_mut, store, FastReal, Panels, LANES,
+};
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
 use crate::gru::{Gru, GruConfig, GruForm, GruGrads};
 use crate::params::impl_params;
 use crate::Result;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
+use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Zip};
 
 /// The reset-after GRU, fast. Same tensors and names as [`Gru`], so [`crate::torch_io`]
 /// loads PyTorch's `nn.GRU` weights into it unchanged.
@@ -43,7 +45,8 @@ pub struct FastGruCache<F> {
     gh_n: Array3<F>,   // (T, B, H)  h_{t-1} W_hn^T + b_hn, which r_t multiplies
     hs: Array3<F>,     // (T+1, B, H)  h_0, h_1, ..., h_T
     gh: Array2<F>,     // (B, 3H)  one step's recurrent products h_{t-1} W_hh^T + b_hh
-    w_hh_t: Array2<F>, // (H, 3H)  W_hh^T in standard layout
+    w_ih_t: Panels<F>, // W_ih^T (D, 3H), packed for the input projection
+    w_hh_t: Panels<F>, // W_hh^T (H, 3H), packed for the recurrent product of every step
 }
 
 impl<F: FastReal> Default for FastGruCache<F> {
@@ -54,7 +57,8 @@ impl<F: FastReal> Default for FastGruCache<F> {
             gh_n: Array3::zeros((0, 0, 0)),
             hs: Array3::zeros((0, 0, 0)),
             gh: Array2::zeros((0, 0)),
-            w_hh_t: Array2::zeros((0, 0)),
+            w_ih_t: Panels::default(),
+            w_hh_t: Panels::default(),
         }
     }
 }
@@ -65,13 +69,14 @@ impl<F: FastReal> FastGruCache<F> {
         self.hs.slice(s![1.., .., ..])
     }
     /// The bytes this cache holds: $T B (D + 5H)$ scalars, the initial state, one step's
-    /// products and the transposed $W_{hh}$.
+    /// products and the packed weights.
     pub fn bytes(&self) -> usize {
         let n = self.xs.len()
             + self.gates.len()
             + self.gh_n.len()
             + self.hs.len()
             + self.gh.len()
+            + self.w_ih_t.len()
             + self.w_hh_t.len();
         n * std::mem::size_of::<F>()
     }
@@ -88,8 +93,9 @@ pub struct FastGruBackward<F> {
     pub dh0: Array2<F>,
     /// The total $\partial L/\partial h_t$ at every step: (T, B, H).
     pub dhs: Array3<F>,
-    dgx: Array3<F>, // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
-    dgh: Array3<F>, // (T, B, 3H)  dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
+    dgx: Array3<F>,  // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
+    dgh: Array3<F>,  // (T, B, 3H)  dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
+    w_hh: Panels<F>, // W_hh (3H, H), packed for the product of every step
 }
 
 impl<F: FastReal> Default for FastGruBackward<F> {
@@ -106,6 +112,7 @@ impl<F: FastReal> Default for FastGruBackward<F> {
             dhs: Array3::zeros((0, 0, 0)),
             dgx: Array3::zeros((0, 0, 0)),
             dgh: Array3::zeros((0, 0, 0)),
+            w_hh: Panels::default(),
         }
     }
 }
@@ -187,6 +194,7 @@ impl<F: FastReal> FastGru<F> {
             gh_n,
             hs,
             gh,
+            w_ih_t,
             w_hh_t,
         } = cache;
         fit(xs_c, (t_len, batch, d));
@@ -194,40 +202,26 @@ impl<F: FastReal> FastGru<F> {
         fit(gh_n, (t_len, batch, h));
         fit(hs, (t_len + 1, batch, h));
         fit(gh, (batch, 3 * h));
-        fit(w_hh_t, (h, 3 * h));
         xs_c.assign(&xs);
         hs.index_axis_mut(Axis(0), 0).assign(&h0);
-        w_hh_t.assign(&self.w_hh.t());
+        w_ih_t.pack(self.w_ih.t());
+        w_hh_t.pack(self.w_hh.t());
 
         // x_t W_ih^T + b_ih for every step: one (T·B, D)·(D, 3H) product.
         let mut gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
         Zip::from(gx_flat.rows_mut()).for_each(|mut g| g.assign(&self.b_ih));
-        general_mat_mul(
-            F::one(),
-            &flat(xs_c.view()),
-            &self.w_ih.t(),
-            F::one(),
-            &mut gx_flat,
-        );
+        add_product(flat(xs_c.view()), self.w_ih.t(), w_ih_t, &mut gx_flat);
 
         for t in 0..t_len {
             let (h_done, mut h_rest) = hs.view_mut().split_at(Axis(0), t + 1);
             let h_prev = h_done.index_axis(Axis(0), t); // (B, H)
-            let mut h_t = h_rest.index_axis_mut(Axis(0), 0); // (B, H)
-            let mut g_t = gates.index_axis_mut(Axis(0), t); // (B, 3H)  input halves in, gates out
-            let mut gh_n_t = gh_n.index_axis_mut(Axis(0), t); // (B, H)
-                                                              // All three recurrent halves in one product: h_{t-1} W_hh^T + b_hh, (B, 3H).
+            let h_t = h_rest.index_axis_mut(Axis(0), 0); // (B, H)
+            let g_t = gates.index_axis_mut(Axis(0), t); // (B, 3H)  input halves in, gates out
+            let gh_n_t = gh_n.index_axis_mut(Axis(0), t); // (B, H)
+                                                          // All three recurrent halves in one product: h_{t-1} W_hh^T + b_hh, (B, 3H).
             Zip::from(gh.rows_mut()).for_each(|mut g| g.assign(&self.b_hh));
-            add_product(h_prev, w_hh_t.view(), &mut gh.view_mut());
-            for b in 0..batch {
-                cell_forward(
-                    slice_mut(g_t.row_mut(b)),
-                    slice(gh.row(b)),
-                    slice(h_prev.row(b)),
-                    slice_mut(gh_n_t.row_mut(b)),
-                    slice_mut(h_t.row_mut(b)),
-                );
-            }
+            add_product(h_prev, self.w_hh.t(), w_hh_t, &mut gh.view_mut());
+            cells_forward(g_t, gh.view(), h_prev, gh_n_t, h_t);
         }
         Ok(())
     }
@@ -265,13 +259,14 @@ impl<F: FastReal> FastGru<F> {
             dhs: dh_total,
             dgx,
             dgh,
+            w_hh,
         } = out;
         fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
         fit(dh_total, (t_len, batch, h)); // (T, B, H)
         fit(dgx, (t_len, batch, 3 * h)); // (T, B, 3H)
         fit(dgh, (t_len, batch, 3 * h)); // (T, B, 3H)
         dh_next.fill(F::zero());
-        let w_hh = self.w_hh.as_standard_layout(); // (3H, H)
+        w_hh.pack(self.w_hh.view());
         for t in (0..t_len).rev() {
             let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
             Zip::from(&mut dh_t)
@@ -281,22 +276,25 @@ impl<F: FastReal> FastGru<F> {
             let g_t = cache.gates.index_axis(Axis(0), t); // (B, 3H)
             let gh_n_t = cache.gh_n.index_axis(Axis(0), t); // (B, H)
             let h_prev = cache.hs.index_axis(Axis(0), t); // (B, H)
-            let mut dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
+            let dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
             let mut dgh_t = dgh.index_axis_mut(Axis(0), t); // (B, 3H)
-            for b in 0..batch {
-                cell_backward(
-                    slice(g_t.row(b)),
-                    slice(gh_n_t.row(b)),
-                    slice(h_prev.row(b)),
-                    slice(dh_t.row(b)),
-                    slice_mut(dgx_t.row_mut(b)),
-                    slice_mut(dgh_t.row_mut(b)),
-                    slice_mut(dh_next.row_mut(b)),
-                );
-            }
+            cells_backward(
+                g_t,
+                gh_n_t,
+                h_prev,
+                dh_t.view(),
+                dgx_t,
+                dgh_t.view_mut(),
+                dh_next.view_mut(),
+            );
             // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh_t W_hh: one (B, 3H)·(3H, H) product
             // for all three recurrent halves.
-            add_product(dgh_t.view(), w_hh.view(), &mut dh_next.view_mut());
+            add_product(
+                dgh_t.view(),
+                self.w_hh.view(),
+                w_hh,
+                &mut dh_next.view_mut(),
+            );
         }
         self.param_grads(cache, dgx.view(), dgh.view(), grads);
         if input_grads {
@@ -355,25 +353,92 @@ impl<F: FastReal> FastGru<F> {
     // ANCHOR_END: param_grads
 }
 
+multiversion! {
+    /// [`cell_forward`] for every example of a step.
+    fn cells_forward<F: FastReal>(
+        g_t: ArrayViewMut2<F>,
+        gh: ArrayView2<F>,
+        h_prev: ArrayView2<F>,
+        gh_n_t: ArrayViewMut2<F>,
+        h_t: ArrayViewMut2<F>,
+    ) {
+        let (mut g_t, mut gh_n_t, mut h_t) = (g_t, gh_n_t, h_t);
+        for b in 0..g_t.nrows() {
+            cell_forward(
+                slice_mut(g_t.row_mut(b)),
+                slice(gh.row(b)),
+                slice(h_prev.row(b)),
+                slice_mut(gh_n_t.row_mut(b)),
+                slice_mut(h_t.row_mut(b)),
+            );
+        }
+    }
+}
+
+multiversion! {
+    /// [`cell_backward`] for every example of a step.
+    fn cells_backward<F: FastReal>(
+        g_t: ArrayView2<F>,
+        gh_n_t: ArrayView2<F>,
+        h_prev: ArrayView2<F>,
+        dh_t: ArrayView2<F>,
+        dgx_t: ArrayViewMut2<F>,
+        dgh_t: ArrayViewMut2<F>,
+        dh_next: ArrayViewMut2<F>,
+    ) {
+        let (mut dgx_t, mut dgh_t, mut dh_next) = (dgx_t, dgh_t, dh_next);
+        for b in 0..dgx_t.nrows() {
+            cell_backward(
+                slice(g_t.row(b)),
+                slice(gh_n_t.row(b)),
+                slice(h_prev.row(b)),
+                slice(dh_t.row(b)),
+                slice_mut(dgx_t.row_mut(b)),
+                slice_mut(dgh_t.row_mut(b)),
+                slice_mut(dh_next.row_mut(b)),
+            );
+        }
+    }
+}
+
 // ANCHOR: cell_forward
 /// One example's gates, in place: `g` (3H) holds the input halves $x_t W_{ih}^\top +
 /// b_{ih}$ on entry and $r, z, n$ on exit; `gh` (3H) holds the recurrent halves. Writes
-/// the candidate's recurrent half (kept for the backward pass) and $h_t$.
+/// the candidate's recurrent half (kept for the backward pass) and $h_t$. Blocks of
+/// [`LANES`] units in local arrays, as the LSTM's.
 #[inline(always)]
 fn cell_forward<F: FastReal>(g: &mut [F], gh: &[F], h_prev: &[F], gh_n: &mut [F], h: &mut [F]) {
     let m = h.len();
-    let (r, rest) = g.split_at_mut(m);
-    let (z, n) = rest.split_at_mut(m);
+    let (gr, rest) = g.split_at_mut(m);
+    let (gz, gn) = rest.split_at_mut(m);
     let (ghr, rest) = gh.split_at(m);
     let (ghz, ghn) = rest.split_at(m);
-    let (n, ghn, h_prev, gh_n) = (&mut n[..m], &ghn[..m], &h_prev[..m], &mut gh_n[..m]);
     let one = F::one();
-    for j in 0..m {
-        r[j] = (r[j] + ghr[j]).fast_sigmoid();
-        z[j] = (z[j] + ghz[j]).fast_sigmoid();
-        gh_n[j] = ghn[j];
-        n[j] = (n[j] + r[j] * ghn[j]).fast_tanh();
-        h[j] = (one - z[j]) * n[j] + z[j] * h_prev[j];
+    for j0 in (0..m).step_by(LANES) {
+        let at = j0..(j0 + LANES).min(m);
+        let (mut r, mut z, mut n) = (
+            lanes(&gr[at.clone()]),
+            lanes(&gz[at.clone()]),
+            lanes(&gn[at.clone()]),
+        );
+        let (hr, hz, hn) = (
+            lanes(&ghr[at.clone()]),
+            lanes(&ghz[at.clone()]),
+            lanes(&ghn[at.clone()]),
+        );
+        let hp = lanes(&h_prev[at.clone()]);
+        let mut ht = [F::zero(); LANES];
+        for j in 0..LANES {
+            r[j] = (r[j] + hr[j]).fast_sigmoid();
+            z[j] = (z[j] + hz[j]).fast_sigmoid();
+            n[j] = (n[j] + r[j] * hn[j]).fast_tanh();
+            ht[j] = (one - z[j]) * n[j] + z[j] * hp[j];
+        }
+        store(&mut gr[at.clone()], &r);
+        store(&mut gz[at.clone()], &z);
+        store(&mut gn[at.clone()], &n);
+        store(&mut gh_n[at.clone()], &hn);
+        store(&mut h[at], &ht);
     }
 }
 // ANCHOR_END: cell_forward
@@ -395,28 +460,45 @@ fn cell_backward<F: FastReal>(
     dh_prev: &mut [F],
 ) {
     let m = dh.len();
-    let (r, rest) = g.split_at(m);
-    let (z, n) = rest.split_at(m);
+    let (gr, rest) = g.split_at(m);
+    let (gz, gn) = rest.split_at(m);
     let (dxr, rest) = dgx.split_at_mut(m);
     let (dxz, dxn) = rest.split_at_mut(m);
     let (dhr, rest) = dgh.split_at_mut(m);
     let (dhz, dhn) = rest.split_at_mut(m);
-    let (n, gh_n, h_prev, dh_prev) = (&n[..m], &gh_n[..m], &h_prev[..m], &mut dh_prev[..m]);
-    let (dxn, dhn) = (&mut dxn[..m], &mut dhn[..m]);
     let one = F::one();
-    for j in 0..m {
-        // h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
-        let da_z = dh[j] * (h_prev[j] - n[j]) * (z[j] * (one - z[j]));
-        let da_n = dh[j] * (one - z[j]) * (one - n[j] * n[j]);
-        // a_n = x W_in^T + b_in + r ⊙ gh_n
-        let da_r = da_n * gh_n[j] * (r[j] * (one - r[j]));
-        dxr[j] = da_r;
-        dxz[j] = da_z;
-        dxn[j] = da_n;
-        dhr[j] = da_r;
-        dhz[j] = da_z;
-        dhn[j] = da_n * r[j];
-        dh_prev[j] = dh[j] * z[j];
+    for j0 in (0..m).step_by(LANES) {
+        let at = j0..(j0 + LANES).min(m);
+        let (r, z, n) = (
+            lanes(&gr[at.clone()]),
+            lanes(&gz[at.clone()]),
+            lanes(&gn[at.clone()]),
+        );
+        let (hn, hp, d) = (
+            lanes(&gh_n[at.clone()]),
+            lanes(&h_prev[at.clone()]),
+            lanes(&dh[at.clone()]),
+        );
+        let mut out = [[F::zero(); LANES]; 5]; // da_r, da_z, da_n, r ⊙ da_n, dh_prev
+        for j in 0..LANES {
+            // h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+            let da_z = d[j] * (hp[j] - n[j]) * (z[j] * (one - z[j]));
+            let da_n = d[j] * (one - z[j]) * (one - n[j] * n[j]);
+            // a_n = x W_in^T + b_in + r ⊙ gh_n
+            let da_r = da_n * hn[j] * (r[j] * (one - r[j]));
+            out[0][j] = da_r;
+            out[1][j] = da_z;
+            out[2][j] = da_n;
+            out[3][j] = da_n * r[j];
+            out[4][j] = d[j] * z[j];
+        }
+        store(&mut dxr[at.clone()], &out[0]);
+        store(&mut dxz[at.clone()], &out[1]);
+        store(&mut dxn[at.clone()], &out[2]);
+        store(&mut dhr[at.clone()], &out[0]);
+        store(&mut dhz[at.clone()], &out[1]);
+        store(&mut dhn[at.clone()], &out[3]);
+        store(&mut dh_prev[at], &out[4]);
     }
 }
 // ANCHOR_END: cell_backward

@@ -7,14 +7,16 @@
 //! c_t = f_t \odot c_{t-1} + i_t \odot g_t, \quad h_t = o_t \odot \tanh(c_t),$$
 //! and so are the parameter names; only the bookkeeping differs (see [`crate::fast`]).
 
-use super::{add_product, fit, flat, flat_mut, slice, slice_mut, FastReal};
+use super::{
+    add_product, fit, flat, flat_mut, lanes, slice, slice_mut, store, FastReal, Panels, LANES,
+};
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
 use crate::lstm::{Lstm, LstmConfig, LstmGrads, LstmState};
 use crate::params::impl_params;
 use crate::Result;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
+use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Zip};
 
 /// The standard LSTM, fast. Same tensors and names as [`Lstm`]'s default configuration,
 /// so [`crate::torch_io`] loads PyTorch's `nn.LSTM` weights into it unchanged.
@@ -41,7 +43,8 @@ pub struct FastLstmCache<F> {
     hs: Array3<F>,      // (T+1, B, H)  h_0, h_1, ..., h_T
     cs: Array3<F>,      // (T+1, B, H)  c_0, c_1, ..., c_T
     tanh_cs: Array3<F>, // (T, B, H)  tanh(c_t), kept so the backward pass needs no tanh
-    w_hh_t: Array2<F>,  // (H, 4H)  W_hh^T in standard layout, for the small-batch product
+    w_ih_t: Panels<F>,  // W_ih^T (D, 4H), packed for the input projection
+    w_hh_t: Panels<F>,  // W_hh^T (H, 4H), packed for the recurrent product of every step
 }
 
 impl<F: FastReal> Default for FastLstmCache<F> {
@@ -52,7 +55,8 @@ impl<F: FastReal> Default for FastLstmCache<F> {
             hs: Array3::zeros((0, 0, 0)),
             cs: Array3::zeros((0, 0, 0)),
             tanh_cs: Array3::zeros((0, 0, 0)),
-            w_hh_t: Array2::zeros((0, 0)),
+            w_ih_t: Panels::default(),
+            w_hh_t: Panels::default(),
         }
     }
 }
@@ -70,6 +74,7 @@ impl<F: FastReal> FastLstmCache<F> {
             + self.hs.len()
             + self.cs.len()
             + self.tanh_cs.len()
+            + self.w_ih_t.len()
             + self.w_hh_t.len();
         n * std::mem::size_of::<F>()
     }
@@ -89,7 +94,8 @@ pub struct FastLstmBackward<F> {
     pub dc0: Array2<F>,
     /// The total $\partial L/\partial h_t$ at every step: (T, B, H).
     pub dhs: Array3<F>,
-    dzs: Array3<F>, // (T, B, 4H)  dL/dz_t, the pre-activation errors of every step
+    dzs: Array3<F>,  // (T, B, 4H)  dL/dz_t, the pre-activation errors of every step
+    w_hh: Panels<F>, // W_hh (4H, H), packed for the product of every step
 }
 
 impl<F: FastReal> Default for FastLstmBackward<F> {
@@ -110,6 +116,7 @@ impl<F: FastReal> Default for FastLstmBackward<F> {
             dc0: Array2::zeros((0, 0)),
             dhs: Array3::zeros((0, 0, 0)),
             dzs: Array3::zeros((0, 0, 0)),
+            w_hh: Panels::default(),
         }
     }
 }
@@ -215,6 +222,7 @@ impl<F: FastReal> FastLstm<F> {
             hs,
             cs,
             tanh_cs,
+            w_ih_t,
             w_hh_t,
         } = cache;
         fit(xs_c, (t_len, batch, d));
@@ -222,11 +230,11 @@ impl<F: FastReal> FastLstm<F> {
         fit(hs, (t_len + 1, batch, h));
         fit(cs, (t_len + 1, batch, h));
         fit(tanh_cs, (t_len, batch, h));
-        fit(w_hh_t, (h, 4 * h));
         xs_c.assign(&xs);
         hs.index_axis_mut(Axis(0), 0).assign(&h0);
         cs.index_axis_mut(Axis(0), 0).assign(&c0);
-        w_hh_t.assign(&self.w_hh.t());
+        w_ih_t.pack(self.w_ih.t());
+        w_hh_t.pack(self.w_hh.t());
 
         // The input half of every gate at every step, x_t W_ih^T + b_ih + b_hh, does not
         // depend on the recurrence: one (T·B, D)·(D, 4H) product, the largest and most
@@ -238,34 +246,20 @@ impl<F: FastReal> FastLstm<F> {
                 .and(&self.b_hh)
                 .for_each(|z, &bi, &bh| *z = bi + bh)
         });
-        general_mat_mul(
-            F::one(),
-            &flat(xs_c.view()),
-            &self.w_ih.t(),
-            F::one(),
-            &mut z_flat,
-        );
+        add_product(flat(xs_c.view()), self.w_ih.t(), w_ih_t, &mut z_flat);
 
         for t in 0..t_len {
             let (h_done, mut h_rest) = hs.view_mut().split_at(Axis(0), t + 1);
             let (c_done, mut c_rest) = cs.view_mut().split_at(Axis(0), t + 1);
             let h_prev = h_done.index_axis(Axis(0), t); // (B, H)
             let c_prev = c_done.index_axis(Axis(0), t); // (B, H)
-            let mut h_t = h_rest.index_axis_mut(Axis(0), 0); // (B, H)
-            let mut c_t = c_rest.index_axis_mut(Axis(0), 0); // (B, H)
+            let h_t = h_rest.index_axis_mut(Axis(0), 0); // (B, H)
+            let c_t = c_rest.index_axis_mut(Axis(0), 0); // (B, H)
             let mut z_t = acts.index_axis_mut(Axis(0), t); // (B, 4H)
-            let mut tanh_c_t = tanh_cs.index_axis_mut(Axis(0), t); // (B, H)
-                                                                   // The only product on the sequential path: (B, H)·(H, 4H), all four gates.
-            add_product(h_prev, w_hh_t.view(), &mut z_t);
-            for b in 0..batch {
-                cell_forward(
-                    slice_mut(z_t.row_mut(b)),
-                    slice(c_prev.row(b)),
-                    slice_mut(c_t.row_mut(b)),
-                    slice_mut(tanh_c_t.row_mut(b)),
-                    slice_mut(h_t.row_mut(b)),
-                );
-            }
+            let tanh_c_t = tanh_cs.index_axis_mut(Axis(0), t); // (B, H)
+                                                               // The only product on the sequential path: (B, H)·(H, 4H), all four gates.
+            add_product(h_prev, self.w_hh.t(), w_hh_t, &mut z_t);
+            cells_forward(z_t, c_prev, c_t, tanh_c_t, h_t);
         }
         Ok(())
     }
@@ -305,6 +299,7 @@ impl<F: FastReal> FastLstm<F> {
             dc0: dc,
             dhs: dh_total,
             dzs,
+            w_hh,
         } = out;
         fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
         fit(dc, (batch, h)); // (B, H)  dL/dc_t through c_{t+1}; at the end, dL/dc_0
@@ -312,7 +307,7 @@ impl<F: FastReal> FastLstm<F> {
         fit(dzs, (t_len, batch, 4 * h)); // (T, B, 4H)
         dh_next.fill(F::zero());
         dc.fill(F::zero());
-        let w_hh = self.w_hh.as_standard_layout(); // (4H, H)
+        w_hh.pack(self.w_hh.view());
         for t in (0..t_len).rev() {
             let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
             Zip::from(&mut dh_t)
@@ -323,20 +318,18 @@ impl<F: FastReal> FastLstm<F> {
             let c_prev = cache.cs.index_axis(Axis(0), t); // (B, H)
             let tanh_c_t = cache.tanh_cs.index_axis(Axis(0), t); // (B, H)
             let mut dz_t = dzs.index_axis_mut(Axis(0), t); // (B, 4H)
-            for b in 0..batch {
-                cell_backward(
-                    slice(acts_t.row(b)),
-                    slice(c_prev.row(b)),
-                    slice(tanh_c_t.row(b)),
-                    slice(dh_t.row(b)),
-                    slice_mut(dc.row_mut(b)),
-                    slice_mut(dz_t.row_mut(b)),
-                );
-            }
+            cells_backward(
+                acts_t,
+                c_prev,
+                tanh_c_t,
+                dh_t.view(),
+                dc.view_mut(),
+                dz_t.view_mut(),
+            );
             // dL/dh_{t-1} = dz_t W_hh: (B, 4H)·(4H, H), the backward pass's only product on
             // the sequential path.
             dh_next.fill(F::zero());
-            add_product(dz_t.view(), w_hh.view(), &mut dh_next.view_mut());
+            add_product(dz_t.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
         }
         self.param_grads(cache, dzs.view(), grads);
         if input_grads {
@@ -389,10 +382,60 @@ impl<F: FastReal> FastLstm<F> {
     // ANCHOR_END: param_grads
 }
 
+multiversion! {
+    /// [`cell_forward`] for every example of a step: (B, 4H) pre-activations in, gates out.
+    fn cells_forward<F: FastReal>(
+        z_t: ArrayViewMut2<F>,
+        c_prev: ArrayView2<F>,
+        c_t: ArrayViewMut2<F>,
+        tanh_c_t: ArrayViewMut2<F>,
+        h_t: ArrayViewMut2<F>,
+    ) {
+        let (mut z_t, mut c_t, mut tanh_c_t, mut h_t) = (z_t, c_t, tanh_c_t, h_t);
+        for b in 0..z_t.nrows() {
+            cell_forward(
+                slice_mut(z_t.row_mut(b)),
+                slice(c_prev.row(b)),
+                slice_mut(c_t.row_mut(b)),
+                slice_mut(tanh_c_t.row_mut(b)),
+                slice_mut(h_t.row_mut(b)),
+            );
+        }
+    }
+}
+
+multiversion! {
+    /// [`cell_backward`] for every example of a step.
+    fn cells_backward<F: FastReal>(
+        acts_t: ArrayView2<F>,
+        c_prev: ArrayView2<F>,
+        tanh_c_t: ArrayView2<F>,
+        dh_t: ArrayView2<F>,
+        dc: ArrayViewMut2<F>,
+        dz_t: ArrayViewMut2<F>,
+    ) {
+        let (mut dc, mut dz_t) = (dc, dz_t);
+        for b in 0..dz_t.nrows() {
+            cell_backward(
+                slice(acts_t.row(b)),
+                slice(c_prev.row(b)),
+                slice(tanh_c_t.row(b)),
+                slice(dh_t.row(b)),
+                slice_mut(dc.row_mut(b)),
+                slice_mut(dz_t.row_mut(b)),
+            );
+        }
+    }
+}
+
 // ANCHOR: cell_forward
 /// One example's gates, in place: `z` (4H) holds the pre-activations $z_i, z_f, z_g, z_o$
-/// on entry and $i, f, g, o$ on exit; writes $c_t$, $\tanh(c_t)$ and $h_t$ (H each). One
-/// loop over j with no branch, no call and no bounds check, so that it compiles to SIMD.
+/// on entry and $i, f, g, o$ on exit; writes $c_t$, $\tanh(c_t)$ and $h_t$ (H each).
+///
+/// The units go by in blocks of [`LANES`]: each block is copied into local arrays, computed
+/// there, and copied back. Locals cannot overlap the caller's arrays, so the compiler turns
+/// each line into vector instructions with no run-time overlap check, which, given the
+/// arrays directly, it did not always manage (it fell back to one unit at a time).
 #[inline(always)]
 fn cell_forward<F: FastReal>(
     z: &mut [F],
@@ -402,18 +445,33 @@ fn cell_forward<F: FastReal>(
     h: &mut [F],
 ) {
     let n = c.len();
-    let (i, rest) = z.split_at_mut(n);
-    let (f, rest) = rest.split_at_mut(n);
-    let (g, o) = rest.split_at_mut(n);
-    let (o, c_prev, tanh_c, h) = (&mut o[..n], &c_prev[..n], &mut tanh_c[..n], &mut h[..n]);
-    for j in 0..n {
-        i[j] = i[j].fast_sigmoid();
-        f[j] = f[j].fast_sigmoid();
-        g[j] = g[j].fast_tanh();
-        o[j] = o[j].fast_sigmoid();
-        c[j] = f[j] * c_prev[j] + i[j] * g[j];
-        tanh_c[j] = c[j].fast_tanh();
-        h[j] = o[j] * tanh_c[j];
+    let (zi, rest) = z.split_at_mut(n);
+    let (zf, rest) = rest.split_at_mut(n);
+    let (zg, zo) = rest.split_at_mut(n);
+    for j0 in (0..n).step_by(LANES) {
+        let at = j0..(j0 + LANES).min(n);
+        let mut i = lanes(&zi[at.clone()]);
+        let mut f = lanes(&zf[at.clone()]);
+        let mut g = lanes(&zg[at.clone()]);
+        let mut o = lanes(&zo[at.clone()]);
+        let cp = lanes(&c_prev[at.clone()]);
+        let (mut ct, mut th, mut ht) = ([F::zero(); LANES], [F::zero(); LANES], [F::zero(); LANES]);
+        for j in 0..LANES {
+            i[j] = i[j].fast_sigmoid();
+            f[j] = f[j].fast_sigmoid();
+            g[j] = g[j].fast_tanh();
+            o[j] = o[j].fast_sigmoid();
+            ct[j] = f[j] * cp[j] + i[j] * g[j];
+            th[j] = ct[j].fast_tanh();
+            ht[j] = o[j] * th[j];
+        }
+        store(&mut zi[at.clone()], &i);
+        store(&mut zf[at.clone()], &f);
+        store(&mut zg[at.clone()], &g);
+        store(&mut zo[at.clone()], &o);
+        store(&mut c[at.clone()], &ct);
+        store(&mut tanh_c[at.clone()], &th);
+        store(&mut h[at], &ht);
     }
 }
 // ANCHOR_END: cell_forward
@@ -423,7 +481,7 @@ fn cell_forward<F: FastReal>(
 /// and `dc` = $\partial L/\partial c_t$ through $c_{t+1}$, writes $\partial L/\partial z_t$
 /// into `dz` (4H) and leaves $\partial L/\partial c_{t-1} = \partial L/\partial c_t \odot
 /// f_t$ in `dc`. Uses only stored activations: $\sigma' = \sigma(1-\sigma)$,
-/// $\tanh' = 1 - \tanh^2$.
+/// $\tanh' = 1 - \tanh^2$. Blocks of [`LANES`] units in local arrays, as the forward pass.
 #[inline(always)]
 fn cell_backward<F: FastReal>(
     acts: &[F],
@@ -434,24 +492,45 @@ fn cell_backward<F: FastReal>(
     dz: &mut [F],
 ) {
     let n = dc.len();
-    let (i, rest) = acts.split_at(n);
-    let (f, rest) = rest.split_at(n);
-    let (g, o) = rest.split_at(n);
+    let (ai, rest) = acts.split_at(n);
+    let (af, rest) = rest.split_at(n);
+    let (ag, ao) = rest.split_at(n);
     let (dzi, rest) = dz.split_at_mut(n);
     let (dzf, rest) = rest.split_at_mut(n);
     let (dzg, dzo) = rest.split_at_mut(n);
-    let (o, dzo) = (&o[..n], &mut dzo[..n]);
-    let (c_prev, tanh_c, dh) = (&c_prev[..n], &tanh_c[..n], &dh[..n]);
     let one = F::one();
-    for j in 0..n {
-        // h_t = o_t ⊙ tanh(c_t)
-        dzo[j] = dh[j] * tanh_c[j] * (o[j] * (one - o[j]));
-        let dcj = dc[j] + dh[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
-        // c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-        dzi[j] = dcj * g[j] * (i[j] * (one - i[j]));
-        dzf[j] = dcj * c_prev[j] * (f[j] * (one - f[j]));
-        dzg[j] = dcj * i[j] * (one - g[j] * g[j]);
-        dc[j] = dcj * f[j];
+    for j0 in (0..n).step_by(LANES) {
+        let at = j0..(j0 + LANES).min(n);
+        let (i, f, g, o) = (
+            lanes(&ai[at.clone()]),
+            lanes(&af[at.clone()]),
+            lanes(&ag[at.clone()]),
+            lanes(&ao[at.clone()]),
+        );
+        let (cp, th, dh) = (
+            lanes(&c_prev[at.clone()]),
+            lanes(&tanh_c[at.clone()]),
+            lanes(&dh[at.clone()]),
+        );
+        let mut dcj = lanes(&dc[at.clone()]);
+        let mut d = [[F::zero(); LANES]; 4]; // dz_i, dz_f, dz_g, dz_o
+        for j in 0..LANES {
+            // h_t = o_t ⊙ tanh(c_t)
+            d[3][j] = dh[j] * th[j] * (o[j] * (one - o[j]));
+            dcj[j] += dh[j] * o[j] * (one - th[j] * th[j]);
+            // c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+            d[0][j] = dcj[j] * g[j] * (i[j] * (one - i[j]));
+            d[1][j] = dcj[j] * cp[j] * (f[j] * (one - f[j]));
+            d[2][j] = dcj[j] * i[j] * (one - g[j] * g[j]);
+            dcj[j] *= f[j];
+        }
+        for (out, block) in [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo]
+            .into_iter()
+            .zip(&d)
+        {
+            store(&mut out[at.clone()], block);
+        }
+        store(&mut dc[at], &dcj);
     }
 }
 // ANCHOR_END: cell_backward

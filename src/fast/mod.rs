@@ -14,24 +14,63 @@
 //! - **Padded state.** $h_0, h_1, \dots, h_T$ live in one (T+1, B, H) array (and so do the
 //!   LSTM's cells), so "the previous states of every step" is one contiguous slice and the
 //!   gradient of `w_hh` is one matrix multiply over all time steps.
-//! - **Small batches.** With a handful of rows, a general matrix multiply spends its time
-//!   packing panels; [`rows_times_add`] multiplies row by row against a weight matrix laid
-//!   out so the inner loop is a contiguous, vectorisable `y += a * w`.
+//! - **Packed weights.** The recurrent weight is the same at every step, so it is packed
+//!   once per pass into the column panels a micro-kernel reads ([`Panels`]); the product of
+//!   each step runs on that kernel (AVX-512 in float32 where the processor has it), with no
+//!   per-step packing. Without AVX-512, small batches use the portable packed kernel and
+//!   large ones the general matrix multiply.
+//! - **Vector element-wise code.** The gate loops go over blocks of [`LANES`] units held in
+//!   local arrays, and are compiled twice, for AVX-512 and the baseline, chosen at run time.
 //! - **Cheaper nonlinearities in float32.** [`FastReal`] gives `f32` a branch-free
 //!   exponential that the compiler vectorises, and keeps `f64` on the exact functions of
 //!   [`crate::activations`], so float64 gradient checks see the same numbers as the
 //!   readable path.
 
+/// Defines a function whose body is compiled twice, for AVX-512 and for the baseline
+/// target, and picks one at run time: the same source, two machine codes. The baseline
+/// x86-64 target has SSE2, four float32 lanes per instruction; AVX-512 has sixteen, and
+/// with the element-wise loops of the fast layers written to vectorise (no branch, no
+/// call), the compiler uses all of them. The body must inline completely (helpers marked
+/// `#[inline(always)]`), or the called code stays baseline.
+macro_rules! multiversion {
+    ($(#[$attr:meta])* fn $name:ident<F: FastReal>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$attr])*
+        fn $name<F: FastReal>($($arg: $ty),*) {
+            #[inline(always)]
+            fn body<F: FastReal>($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma,avx512f,avx512vl,avx512dq,avx512bw")]
+            fn wide<F: FastReal>($($arg: $ty),*) {
+                body($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if $crate::fast::avx512() {
+                // SAFETY: the processor has AVX-512F, checked just above.
+                return unsafe { wide($($arg),*) };
+            }
+            body($($arg),*)
+        }
+    };
+}
+
 mod gru;
 mod lstm;
+mod panels;
 
 pub use gru::{FastGru, FastGruBackward, FastGruCache};
 pub use lstm::{FastLstm, FastLstmBackward, FastLstmCache};
+pub use panels::{Panels, MR, NR};
 
 use crate::activations;
 use crate::Real;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3};
+
+/// Whether the processor runs AVX-512F (the standard library checks once, then caches).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
 
 /// A [`Real`] with the nonlinearities the fast paths use. Implemented for `f32` (a
 /// vectorisable approximation, about 1e-7 absolute error) and `f64` (the exact functions
@@ -41,6 +80,10 @@ pub trait FastReal: Real {
     fn fast_sigmoid(self) -> Self;
     /// $\tanh(x)$.
     fn fast_tanh(self) -> Self;
+    /// `y += a · W` with a vector micro-kernel for this type on this processor, if there
+    /// is one (float32 with AVX-512); returns whether it did the product.
+    fn packed_times_add(w: &Panels<Self>, a: ArrayView2<Self>, y: &mut ArrayViewMut2<Self>)
+        -> bool;
 }
 
 impl FastReal for f64 {
@@ -49,6 +92,9 @@ impl FastReal for f64 {
     }
     fn fast_tanh(self) -> f64 {
         activations::tanh(self)
+    }
+    fn packed_times_add(_: &Panels<f64>, _: ArrayView2<f64>, _: &mut ArrayViewMut2<f64>) -> bool {
+        false
     }
 }
 
@@ -62,6 +108,15 @@ impl FastReal for f32 {
         // tanh(x) = 1 - 2 / (e^{2x} + 1): one exponential and one division, no branch.
         // Near 0 this loses relative (not absolute) precision, which no network notices.
         1.0 - 2.0 / (exp_f32(2.0 * self) + 1.0)
+    }
+    fn packed_times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if avx512() {
+            let (a, y) = w.slices(a, y);
+            panels::avx512::times_add(w, a, y);
+            return true;
+        }
+        false
     }
 }
 
@@ -96,33 +151,57 @@ fn exp_f32(x: f32) -> f32 {
     p * f32::from_bits(((n_int + 127) as u32) << 23)
 }
 
-/// Below this many rows, [`rows_times_add`] multiplies row by row instead of calling the
-/// general matrix multiply. Measured by `cargo xtask bench` (the chapter "Making it fast"):
-/// at B = 1 the row loop is 1.7× faster than the packed kernel, at B = 64 almost 7×
-/// slower; where between them the two cross was not measured, and 4 is a cautious guess.
-pub const SMALL_BATCH: usize = 4;
+/// Units per block of the element-wise loops: one AVX-512 register of float32.
+pub(crate) const LANES: usize = 16;
 
-/// `y += a · w` for a few rows `a` (M, K) and `w` (K, N) in standard layout: each output
-/// row is a sum of K rows of `w` scaled by the entries of its `a` row, an `axpy` per entry
-/// whose inner loop runs over contiguous memory and vectorises.
-pub fn rows_times_add<F: Real>(a: ArrayView2<F>, w: ArrayView2<F>, y: &mut ArrayViewMut2<F>) {
-    let w = w.as_slice().expect("standard layout");
-    let n = y.ncols();
-    for (a_row, mut y_row) in a.rows().into_iter().zip(y.rows_mut()) {
-        let y_row = y_row.as_slice_mut().expect("standard layout");
-        for (&a_k, w_row) in a_row.iter().zip(w.chunks_exact(n)) {
-            for (y, &w) in y_row.iter_mut().zip(w_row) {
-                *y += a_k * w;
-            }
+/// Up to [`LANES`] numbers copied into a local block (zeros after them). A whole block
+/// is copied with a length the compiler knows, so the copy is a vector move rather than a
+/// call to `memcpy`.
+#[inline(always)]
+pub(crate) fn lanes<F: Real>(from: &[F]) -> [F; LANES] {
+    let mut out = [F::zero(); LANES];
+    match <&[F; LANES]>::try_from(from) {
+        Ok(block) => out = *block,
+        Err(_) => out[..from.len()].copy_from_slice(from),
+    }
+    out
+}
+
+/// Writes the first `to.len()` (at most [`LANES`]) numbers of a local block back; the
+/// mirror of [`lanes`].
+#[inline(always)]
+pub(crate) fn store<F: Real>(to: &mut [F], block: &[F; LANES]) {
+    match <&mut [F; LANES]>::try_from(&mut *to) {
+        Ok(whole) => *whole = *block,
+        Err(_) => {
+            let w = to.len();
+            to.copy_from_slice(&block[..w]);
         }
     }
 }
 
-/// `y += a · w` for `a` (M, K) and `w` (K, N) in standard layout: the row loop for a few
-/// rows, the general (packed, blocked, optionally threaded) multiply for many.
-fn add_product<F: Real>(a: ArrayView2<F>, w: ArrayView2<F>, y: &mut ArrayViewMut2<F>) {
+/// Below this many rows, without a vector micro-kernel, [`add_product`] uses the portable
+/// packed kernel instead of the general matrix multiply: at B = 1 a GEMM spends its time
+/// packing panels, each packed number used once. Measured by `cargo xtask bench` (the
+/// chapter "Making it fast"): at B = 1 a row-by-row product was 1.7× faster than the packed
+/// GEMM, at B = 64 almost 7× slower; where between them the two cross was not measured, and
+/// 4 is a cautious guess.
+pub const SMALL_BATCH: usize = 4;
+
+/// `y += a · w` for `a` (M, K), `w` (K, N) and `packed`, the same `w` packed into panels:
+/// the float32 AVX-512 micro-kernel where there is one, otherwise the portable packed kernel
+/// for a few rows and the general (blocked, optionally threaded) multiply for many.
+fn add_product<F: FastReal>(
+    a: ArrayView2<F>,
+    w: ArrayView2<F>,
+    packed: &Panels<F>,
+    y: &mut ArrayViewMut2<F>,
+) {
+    if F::packed_times_add(packed, a.view(), y) {
+        return;
+    }
     if a.nrows() < SMALL_BATCH {
-        rows_times_add(a, w, y);
+        packed.times_add(a, y);
     } else {
         general_mat_mul(F::one(), &a, &w, F::one(), y);
     }

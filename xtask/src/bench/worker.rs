@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array3, Axis};
 use recurrent::activations::{sigmoid, tanh};
-use recurrent::fast::{rows_times_add, FastReal};
+use recurrent::fast::{FastReal, Panels};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
@@ -242,24 +242,30 @@ fn ablations(quick: bool) {
             accumulated,
             one,
         );
-        // The sequential product at this batch: the general multiply or the row loop.
+        // The sequential product at this batch: the general multiply, which packs W_hh^T
+        // at every call, or W_hh^T packed once and the float32 vector micro-kernel (the
+        // portable packed kernel where the processor has no AVX-512).
         let gemm = time(&mut || {
             for _ in 0..t {
                 general_mat_mul(1.0, &hp, &w_hh_t, 1.0, &mut z_t);
             }
             black_box(&z_t);
         });
-        let rows = time(&mut || {
+        let mut packed = Panels::default();
+        let panels = time(&mut || {
+            packed.pack(w_hh_t.view());
             for _ in 0..t {
-                rows_times_add(hp.view(), w_hh_t.view(), &mut z_t.view_mut());
+                if !f32::packed_times_add(&packed, hp.view(), &mut z_t.view_mut()) {
+                    packed.times_add(hp.view(), &mut z_t.view_mut());
+                }
             }
             black_box(&z_t);
         });
         ablation(
-            "row loop instead of GEMM for the recurrent product",
+            "weight packed once, vector micro-kernel, for the recurrent product",
             config,
             gemm,
-            rows,
+            panels,
         );
         // The gate nonlinearities over one sequence's pre-activations: libm's expf and
         // tanhf per element, or the branch-free vectorisable float32 versions.

@@ -1,0 +1,354 @@
+//! The recurrent product $y \mathrel{+}= a\,W$ for a weight $W$ that is used at every time
+//! step: packed once into column panels, then multiplied by a micro-kernel whose
+//! accumulators stay in registers and which the compiler vectorises for the widest vector
+//! unit the processor has (AVX-512, else AVX2 with FMA, else the baseline).
+//!
+//! A general matrix multiply (GEMM) packs both operands into cache-friendly panels at every
+//! call. That pays when each packed number is used many times, but the recurrent product
+//! is a small (B, H)·(H, G·H) multiply repeated T times with the *same* weight: packing the
+//! weight T times is wasted work (it was 14% of the fast LSTM's forward pass at (64, 100,
+//! 256) under `matrixmultiply`), and at B = 1 it is most of the cost. cuDNN's persistent
+//! kernels and oneDNN's RNN primitives avoid it the same way: the weight is laid out once,
+//! in the order the kernel reads it (Appleyard, Kocisky & Blunsom 2016).
+//!
+//! The layout: the N columns of W (K, N) are cut into panels of [`NR`] columns, the last
+//! padded with zeros; a panel stores its K rows one after the other, so the kernel reads
+//! one panel from start to end, [`NR`] contiguous numbers per k. The micro-kernel computes a
+//! tile of up to [`MR`] rows of $y$ by [`NR`] columns: for each k it loads one panel row and,
+//! for each of its rows, broadcasts $a_{rk}$ and does [`NR`] multiply-adds into
+//! accumulators that never leave the registers (4 × 4 of AVX-512's 32 vector registers in
+//! float32).
+
+use crate::Real;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Columns per panel: four 16-lane AVX-512 registers of float32.
+pub const NR: usize = 32;
+
+/// Rows per tile: 4 rows × 4 registers = 16 float32 accumulators, enough independent
+/// multiply-add chains to hide their latency, few enough to leave registers for the panel
+/// row being read.
+pub const MR: usize = 8;
+
+/// A weight W (K, N) packed into column panels for [`Panels::times_add`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panels<F> {
+    data: Vec<F>, // (⌈N/NR⌉, K, NR)  panel by panel, row by row
+    k: usize,
+    n: usize,
+}
+
+impl<F> Default for Panels<F> {
+    fn default() -> Self {
+        Panels {
+            data: Vec::new(),
+            k: 0,
+            n: 0,
+        }
+    }
+}
+
+impl<F: Real> Panels<F> {
+    /// Packs `w` (K, N), any layout, reusing this buffer's memory.
+    pub fn pack(&mut self, w: ArrayView2<F>) {
+        let (k, n) = w.dim();
+        let panels = n.div_ceil(NR);
+        self.k = k;
+        self.n = n;
+        self.data.clear();
+        self.data.resize(panels * k * NR, F::zero());
+        for (p, panel) in self.data.chunks_exact_mut((k * NR).max(1)).enumerate() {
+            let cols = NR.min(n - p * NR);
+            for (row, w_row) in panel.chunks_exact_mut(NR).zip(w.rows()) {
+                for (dst, &src) in row[..cols].iter_mut().zip(w_row.iter().skip(p * NR)) {
+                    *dst = src;
+                }
+            }
+        }
+    }
+
+    /// (K, N) of the packed weight.
+    pub fn dim(&self) -> (usize, usize) {
+        (self.k, self.n)
+    }
+
+    /// The scalars stored, padding included.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether nothing has been packed.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// `y += a · W` for `a` (M, K) and `y` (M, N), both in standard layout, with the
+    /// portable micro-kernel: the readable form of the AVX-512 kernel below (and the
+    /// reference it is tested against), and the fast layers' product for a few rows where
+    /// there is no vector kernel ([`crate::fast::SMALL_BATCH`]).
+    ///
+    /// # Panics
+    /// If the shapes do not fit the packed weight or a layout is not standard: the callers
+    /// are the fast layers, which own every array passed here.
+    pub fn times_add(&self, a: ArrayView2<F>, y: &mut ArrayViewMut2<F>) {
+        let (a, y) = self.slices(a, y);
+        times_add_body(self, a, y);
+    }
+
+    /// `a` and `y` as slices, after checking their shapes against the packed weight.
+    pub(crate) fn slices<'a, 'y>(
+        &self,
+        a: ArrayView2<'a, F>,
+        y: &'y mut ArrayViewMut2<'_, F>,
+    ) -> (&'a [F], &'y mut [F]) {
+        assert_eq!(
+            a.ncols(),
+            self.k,
+            "a has {} columns, W has {} rows",
+            a.ncols(),
+            self.k
+        );
+        assert_eq!(
+            y.dim(),
+            (a.nrows(), self.n),
+            "y is not (rows of a, columns of W)"
+        );
+        (
+            a.to_slice().expect("a in standard layout"),
+            y.as_slice_mut().expect("y in standard layout"),
+        )
+    }
+}
+
+/// Every panel against every tile of up to [`MR`] rows. The panel loop is outside so that a
+/// panel, read once per tile, stays in the cache while the tiles go by.
+#[inline(always)]
+fn times_add_body<F: Real>(w: &Panels<F>, a: &[F], y: &mut [F]) {
+    let (k, n) = (w.k, w.n);
+    if k == 0 || n == 0 {
+        return;
+    }
+    let m = a.len() / k;
+    for (p, panel) in w.data.chunks_exact(k * NR).enumerate() {
+        let cols = NR.min(n - p * NR);
+        for r0 in (0..m).step_by(MR) {
+            let a_tile = &a[r0 * k..];
+            let y_tile = &mut y[r0 * n + p * NR..];
+            match m - r0 {
+                1 => tile::<F, 1>(a_tile, k, panel, y_tile, n, cols),
+                2 => tile::<F, 2>(a_tile, k, panel, y_tile, n, cols),
+                3 => tile::<F, 3>(a_tile, k, panel, y_tile, n, cols),
+                4 => tile::<F, 4>(a_tile, k, panel, y_tile, n, cols),
+                5 => tile::<F, 5>(a_tile, k, panel, y_tile, n, cols),
+                6 => tile::<F, 6>(a_tile, k, panel, y_tile, n, cols),
+                7 => tile::<F, 7>(a_tile, k, panel, y_tile, n, cols),
+                _ => tile::<F, MR>(a_tile, k, panel, y_tile, n, cols),
+            }
+        }
+    }
+}
+
+/// The portable micro-kernel: `R` rows of `a` (row stride `k`) times one panel (K, NR), added to the
+/// first `cols` columns of `R` rows of `y` (row stride `n`). The accumulators are a fixed-size
+/// array, which the compiler keeps in vector registers.
+#[inline(always)]
+fn tile<F: Real, const R: usize>(
+    a: &[F],
+    k: usize,
+    panel: &[F],
+    y: &mut [F],
+    n: usize,
+    cols: usize,
+) {
+    let rows: [&[F]; R] = std::array::from_fn(|r| &a[r * k..r * k + k]);
+    let mut acc = [[F::zero(); NR]; R];
+    for (kk, w_row) in panel.chunks_exact(NR).enumerate() {
+        let w_row: &[F; NR] = w_row.try_into().expect("NR wide");
+        for r in 0..R {
+            let a_rk = rows[r][kk];
+            for j in 0..NR {
+                acc[r][j] += a_rk * w_row[j];
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        for (y, &s) in y[r * n..r * n + cols].iter_mut().zip(acc_r) {
+            *y += s;
+        }
+    }
+}
+
+/// The float32 micro-kernel in AVX-512 instructions: the same tiles as the portable
+/// kernel, with the 4 × 4 accumulators named as registers so that none of them is spilled
+/// to memory between two steps of k (the compiler's vectoriser, given the portable loop,
+/// keeps them on the stack), and the panel's last columns written through a mask.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512 {
+    use super::{Panels, MR, NR};
+    use std::arch::x86_64::*;
+
+    /// Lanes of float32 in one AVX-512 register.
+    const LANES: usize = 16;
+    /// Registers across a panel.
+    const VECS: usize = NR / LANES;
+
+    /// `y += a · W`, as [`Panels::times_add`], for `a` (M·K scalars) and `y` (M·N).
+    pub fn times_add(w: &Panels<f32>, a: &[f32], y: &mut [f32]) {
+        assert!(crate::fast::avx512(), "AVX-512F is not available");
+        let (k, n) = w.dim();
+        if k == 0 || n == 0 {
+            return;
+        }
+        let m = a.len() / k;
+        assert!(
+            a.len() == m * k && y.len() == m * n,
+            "a or y has the wrong length"
+        );
+        // SAFETY: AVX-512F is available (asserted above), and every pointer the tiles form
+        // stays inside `a` (M·K), the panel (K·NR) and `y` (M·N): the tiles cover rows
+        // r0..r0+R ≤ M and columns p·NR..p·NR+cols ≤ N.
+        unsafe { all_tiles(w, a, y, m, k, n) }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn all_tiles(w: &Panels<f32>, a: &[f32], y: &mut [f32], m: usize, k: usize, n: usize) {
+        for (p, panel) in w.data.chunks_exact(k * NR).enumerate() {
+            let cols = NR.min(n - p * NR);
+            for r0 in (0..m).step_by(MR) {
+                let a_tile = a.as_ptr().add(r0 * k);
+                let y_tile = y.as_mut_ptr().add(r0 * n + p * NR);
+                let panel = panel.as_ptr();
+                match m - r0 {
+                    1 => tile::<1>(a_tile, k, panel, y_tile, n, cols),
+                    2 => tile::<2>(a_tile, k, panel, y_tile, n, cols),
+                    3 => tile::<3>(a_tile, k, panel, y_tile, n, cols),
+                    4 => tile::<4>(a_tile, k, panel, y_tile, n, cols),
+                    5 => tile::<5>(a_tile, k, panel, y_tile, n, cols),
+                    6 => tile::<6>(a_tile, k, panel, y_tile, n, cols),
+                    7 => tile::<7>(a_tile, k, panel, y_tile, n, cols),
+                    _ => tile::<MR>(a_tile, k, panel, y_tile, n, cols),
+                }
+            }
+        }
+    }
+
+    /// `R` rows of `a` (row stride `k`) times one panel (K, NR), added to `cols` columns of
+    /// `R` rows of `y` (row stride `n`).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tile<const R: usize>(
+        a: *const f32,
+        k: usize,
+        panel: *const f32,
+        y: *mut f32,
+        n: usize,
+        cols: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); VECS]; R];
+        for kk in 0..k {
+            let w_row = panel.add(kk * NR);
+            let w: [__m512; VECS] = std::array::from_fn(|v| _mm512_loadu_ps(w_row.add(v * LANES)));
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a_rk = _mm512_set1_ps(*a.add(r * k + kk));
+                for v in 0..VECS {
+                    acc_r[v] = _mm512_fmadd_ps(a_rk, w[v], acc_r[v]);
+                }
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            for (v, &sum) in acc_r.iter().enumerate() {
+                let first = v * LANES;
+                if first >= cols {
+                    break;
+                }
+                let live = (cols - first).min(LANES);
+                let mask: __mmask16 = if live == LANES { !0 } else { (1 << live) - 1 };
+                let out = y.add(r * n + first);
+                let old = _mm512_maskz_loadu_ps(mask, out);
+                _mm512_mask_storeu_ps(out, mask, _mm512_add_ps(old, sum));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fast::FastReal;
+    use crate::init::{rng, uniform};
+    use ndarray::linalg::general_mat_mul;
+    use ndarray::Array2;
+
+    /// Shapes with full and partial panels and tiles, K of 1 and M of 1.
+    const SHAPES: [(usize, usize, usize); 6] = [
+        (1, 100, 400),
+        (4, 7, 64),
+        (5, 33, 65),
+        (9, 128, 384),
+        (3, 1, 1),
+        (17, 65, 100),
+    ];
+
+    #[test]
+    fn portable_kernel_matches_the_general_multiply() {
+        let mut r = rng(3);
+        for (m, k, n) in SHAPES {
+            let a = uniform::<f64>(m, k, 1.0, &mut r);
+            let w = uniform::<f64>(k, n, 1.0, &mut r);
+            let mut expected = uniform::<f64>(m, n, 1.0, &mut r);
+            let mut got = expected.clone();
+            general_mat_mul(1.0, &a, &w, 1.0, &mut expected);
+            let mut panels = Panels::default();
+            panels.pack(w.view());
+            panels.times_add(a.view(), &mut got.view_mut());
+            let err = (&got - &expected)
+                .mapv(f64::abs)
+                .fold(0.0, |m: f64, &v| m.max(v));
+            assert!(err < 1e-12, "({m}, {k}, {n}): max error {err:e}");
+        }
+    }
+
+    /// The float32 vector kernel (where this processor has one) against the portable one.
+    #[test]
+    fn vector_kernel_matches_the_portable_one() {
+        let mut r = rng(4);
+        for (m, k, n) in SHAPES {
+            let a = uniform::<f32>(m, k, 1.0, &mut r);
+            let w = uniform::<f32>(k, n, 1.0, &mut r);
+            let mut expected = uniform::<f32>(m, n, 1.0, &mut r);
+            let mut got = expected.clone();
+            let mut panels = Panels::default();
+            panels.pack(w.view());
+            panels.times_add(a.view(), &mut expected.view_mut());
+            if !f32::packed_times_add(&panels, a.view(), &mut got.view_mut()) {
+                return; // no vector kernel on this processor: nothing to compare
+            }
+            let err = (&got - &expected)
+                .mapv(f32::abs)
+                .fold(0.0, |m: f32, &v| m.max(v));
+            assert!(err < 1e-4 * k as f32, "({m}, {k}, {n}): max error {err:e}");
+        }
+    }
+
+    #[test]
+    fn packing_reads_any_layout_and_reuses_the_buffer() {
+        let w = Array2::from_shape_fn((3, 70), |(i, j)| (i * 100 + j) as f32);
+        let mut from_t = Panels::default();
+        from_t.pack(w.t().to_owned().t());
+        let mut direct = Panels::default();
+        direct.pack(w.view());
+        assert_eq!(from_t, direct);
+        direct.pack(Array2::<f32>::ones((2, 5)).view());
+        assert_eq!(direct.dim(), (2, 5));
+        assert_eq!(direct.len(), 2 * NR);
+    }
+
+    #[test]
+    #[should_panic(expected = "a has 3 columns, W has 2 rows")]
+    fn a_product_of_the_wrong_shape_panics_with_both_sizes() {
+        let mut panels = Panels::default();
+        panels.pack(Array2::<f64>::ones((2, 5)).view());
+        let a = Array2::<f64>::ones((1, 3));
+        panels.times_add(a.view(), &mut Array2::zeros((1, 5)).view_mut());
+    }
+}
