@@ -17,6 +17,7 @@ pub mod fast;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
+pub mod inside;
 pub mod kinds;
 pub mod latching;
 pub mod linear;
