@@ -13,7 +13,7 @@ use crate::error::{check_shape, require, Error};
 use crate::fast::FastReal;
 use crate::lm::{LanguageModel, LmWorkspace};
 use crate::Result;
-use ndarray::{s, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
 
 /// The paper's thresholds: a gate below this is *left-saturated* (nearly shut).
 pub const LEFT: f64 = 0.1;
@@ -115,7 +115,7 @@ pub fn record<F: FastReal>(
         for (trace, cache) in traces.iter_mut().zip(ws.caches()) {
             let rows = s![start..end, ..];
             let gates = cache.gates().index_axis_move(Axis(1), 0); // (T_w, 4H): i, f, g, o
-            let stream = |a: ndarray::ArrayView3<'_, F>| a.index_axis_move(Axis(1), 0); // (T_w, H)
+            let stream = |a: ArrayView3<F>| a.index_axis(Axis(1), 0).to_owned(); // (T_w, H)
             trace.c.slice_mut(rows).assign(&stream(cache.cs()));
             trace.tanh_c.slice_mut(rows).assign(&stream(cache.tanh_cs()));
             trace.h.slice_mut(rows).assign(&stream(cache.hs()));
