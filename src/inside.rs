@@ -433,7 +433,11 @@ pub fn legend(what: &str) -> String {
             let (r, g, b) = colour(v);
             format!(
                 "<span style=\"background:#{r:02x}{g:02x}{b:02x};padding:0 0.6em\">{}</span>",
-                format!("{v:+}").replace('-', "−")
+                if v == 0.0 {
+                    "0".to_string()
+                } else {
+                    format!("{v:+}").replace('-', "−")
+                }
             )
         })
         .collect();
