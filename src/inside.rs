@@ -109,20 +109,32 @@ pub fn record<F: FastReal>(
     let mut ws = LmWorkspace::default();
     for start in (0..t_len).step_by(window) {
         let end = (start + window).min(t_len);
-        let inputs = Array2::from_shape_vec((end - start, 1), ids[start..end].to_vec())
-            .expect("one column"); // (T_w, 1)
+        let inputs =
+            Array2::from_shape_vec((end - start, 1), ids[start..end].to_vec()).expect("one column"); // (T_w, 1)
         model.forward(inputs.view(), &mut state, &mut ws)?;
         for (trace, cache) in traces.iter_mut().zip(ws.caches()) {
             let rows = s![start..end, ..];
             let gates = cache.gates().index_axis_move(Axis(1), 0); // (T_w, 4H): i, f, g, o
             let stream = |a: ArrayView3<F>| a.index_axis(Axis(1), 0).to_owned(); // (T_w, H)
             trace.c.slice_mut(rows).assign(&stream(cache.cs()));
-            trace.tanh_c.slice_mut(rows).assign(&stream(cache.tanh_cs()));
+            trace
+                .tanh_c
+                .slice_mut(rows)
+                .assign(&stream(cache.tanh_cs()));
             trace.h.slice_mut(rows).assign(&stream(cache.hs()));
             trace.i.slice_mut(rows).assign(&gates.slice(s![.., ..h]));
-            trace.f.slice_mut(rows).assign(&gates.slice(s![.., h..2 * h]));
-            trace.g.slice_mut(rows).assign(&gates.slice(s![.., 2 * h..3 * h]));
-            trace.o.slice_mut(rows).assign(&gates.slice(s![.., 3 * h..]));
+            trace
+                .f
+                .slice_mut(rows)
+                .assign(&gates.slice(s![.., h..2 * h]));
+            trace
+                .g
+                .slice_mut(rows)
+                .assign(&gates.slice(s![.., 2 * h..3 * h]));
+            trace
+                .o
+                .slice_mut(rows)
+                .assign(&gates.slice(s![.., 3 * h..]));
         }
     }
     Ok(traces)
@@ -376,7 +388,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// red for +1, as the paper's figures. The extremes stop at a quarter white so black text
 /// stays readable on them.
 pub fn colour(v: f64) -> (u8, u8, u8) {
-    let v = if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 };
+    let v = if v.is_finite() {
+        v.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
     let fade = (255.0 * (1.0 - 0.75 * v.abs())).round() as u8;
     if v >= 0.0 {
         (255, fade, fade)
@@ -478,7 +494,11 @@ mod tests {
         assert_eq!(traces.len(), 2);
         let inputs = Array2::from_shape_vec((IDS.len(), 1), IDS.to_vec()).unwrap();
         let logits = m
-            .forward(inputs.view(), &mut m.zero_state(1), &mut LmWorkspace::default())
+            .forward(
+                inputs.view(),
+                &mut m.zero_state(1),
+                &mut LmWorkspace::default(),
+            )
             .unwrap(); // (T, V)
         let from_trace = m.head.forward(traces[1].h.view()).unwrap(); // (T, V)
         for (a, b) in logits.iter().zip(&from_trace) {
@@ -576,7 +596,10 @@ mod tests {
         assert!((pearson(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]).unwrap() - 0.5).abs() < 1e-15);
         assert_eq!(pearson(&x, &[5.0; 4]).unwrap(), 0.0);
         let err = pearson(&x, &[1.0, 2.0]).unwrap_err().to_string();
-        assert!(err.contains("`y`") && err.contains("T=4") && err.contains("[2]"), "{err}");
+        assert!(
+            err.contains("`y`") && err.contains("T=4") && err.contains("[2]"),
+            "{err}"
+        );
         assert!(pearson(&[], &[]).is_err());
     }
 
@@ -595,7 +618,9 @@ mod tests {
         // Equal values cannot be split: the best is 2 of 3.
         let fit = threshold_accuracy(&[0.5, 0.5, 0.5], &[true, false, true]).unwrap();
         assert!((fit.accuracy - 2.0 / 3.0).abs() < 1e-15);
-        let err = threshold_accuracy(&x, &labels[..3]).unwrap_err().to_string();
+        let err = threshold_accuracy(&x, &labels[..3])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`labels`") && err.contains("T=5") && err.contains("[3]"));
     }
 

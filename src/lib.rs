@@ -100,6 +100,8 @@ mod book {
     struct KindsOfTask;
     #[doc = include_str!("../book/src/language-models.md")]
     struct LanguageModels;
+    #[doc = include_str!("../book/src/looking-inside.md")]
+    struct LookingInside;
     #[doc = include_str!("../book/src/attention.md")]
     struct Attention;
     #[doc = include_str!("../book/src/making-it-fast.md")]

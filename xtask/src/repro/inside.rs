@@ -65,9 +65,7 @@ fn features(text: &str) -> Vec<Feature> {
 /// characters, ending at a line break.
 fn passage(text: &[char], from: usize, len: usize) -> (usize, usize) {
     let from = from.min(text.len().saturating_sub(len));
-    let anchor = (from..text.len())
-        .find(|&t| text[t] == '[')
-        .unwrap_or(from);
+    let anchor = (from..text.len()).find(|&t| text[t] == '[').unwrap_or(from);
     let mut start = anchor;
     let mut lines = 0;
     while start > 0 && lines < 4 {
@@ -87,11 +85,7 @@ fn passage(text: &[char], from: usize, len: usize) -> (usize, usize) {
 }
 
 /// The saturation scatter's points and the summary rows of one layer.
-fn saturation_of(
-    layer: usize,
-    trace: &LayerTrace<f32>,
-    table: &mut Table,
-) -> Result<Vec<Series>> {
+fn saturation_of(layer: usize, trace: &LayerTrace<f32>, table: &mut Table) -> Result<Vec<Series>> {
     let mut series = Vec::new();
     for gate in Gate::ALL {
         let sat = saturation(trace.gate(gate), LEFT, RIGHT)?;
@@ -207,7 +201,11 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             format!("**{:+.3}**", m.r),
             format!("{:.3}", m.median_abs_r),
             m.threshold.as_ref().map_or("– (not 0/1)".into(), |fit| {
-                format!("{:.1}% ({:.1}%)", 100.0 * fit.accuracy, 100.0 * fit.baseline)
+                format!(
+                    "{:.1}% ({:.1}%)",
+                    100.0 * fit.accuracy,
+                    100.0 * fit.baseline
+                )
             }),
         ]);
         found.push((feature, m));
@@ -243,7 +241,11 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let best_r_of_random = found
         .iter()
         .map(|(f, _)| {
-            let u: Vec<f64> = all_cells.column(random).iter().map(|&v| f64::from(v)).collect();
+            let u: Vec<f64> = all_cells
+                .column(random)
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
             recurrent::inside::pearson(&u, &f.values).map(f64::abs)
         })
         .collect::<recurrent::Result<Vec<f64>>>()?
@@ -328,7 +330,14 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let (r2, l2, m2) = forget(1)?;
     let best = found
         .iter()
-        .map(|(f, m)| format!("{} |r| = {:.2} (median {:.2})", f.name, m.r.abs(), m.median_abs_r))
+        .map(|(f, m)| {
+            format!(
+                "{} |r| = {:.2} (median {:.2})",
+                f.name,
+                m.r.abs(),
+                m.median_abs_r
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
     ctx.write_text(

@@ -199,9 +199,7 @@ pub fn scatter(path: &Path, chart: &Scatter) -> Result<()> {
     let n = chart.panels.len().max(1);
     let root = SVGBackend::new(path, (420 * n as u32, 490)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let root = root
-        .titled(chart.title, ("sans-serif", 20))
-        .map_err(err)?;
+    let root = root.titled(chart.title, ("sans-serif", 20)).map_err(err)?;
     let (x0, x1) = chart.x_range;
     let (y0, y1) = chart.y_range;
     for (area, panel) in root.split_evenly((1, n)).iter().zip(&chart.panels) {
