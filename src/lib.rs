@@ -17,6 +17,7 @@ pub mod fast;
 pub mod gradcheck;
 pub mod gru;
 pub mod init;
+pub mod inside;
 pub mod kinds;
 pub mod latching;
 pub mod linear;
@@ -99,6 +100,8 @@ mod book {
     struct KindsOfTask;
     #[doc = include_str!("../book/src/language-models.md")]
     struct LanguageModels;
+    #[doc = include_str!("../book/src/looking-inside.md")]
+    struct LookingInside;
     #[doc = include_str!("../book/src/attention.md")]
     struct Attention;
     #[doc = include_str!("../book/src/making-it-fast.md")]

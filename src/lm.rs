@@ -169,6 +169,12 @@ impl<F: FastReal> LmWorkspace<F> {
         out
     }
 
+    /// What the last [`LanguageModel::forward`] kept, one cache per layer, bottom first:
+    /// every step's gates, cell state and output (read by [`crate::inside`]).
+    pub fn caches(&self) -> &[FastLstmCache<F>] {
+        &self.caches
+    }
+
     /// $\partial L/\partial h_0$ and $\partial L/\partial c_0$ of every layer, from the last
     /// step (what a gradient check of the carried state compares).
     pub fn initial_state_grads(&self) -> LmState<F> {

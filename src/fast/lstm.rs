@@ -66,6 +66,18 @@ impl<F: FastReal> FastLstmCache<F> {
     pub fn hs(&self) -> ArrayView3<'_, F> {
         self.hs.slice(s![1.., .., ..])
     }
+    /// The cell states $c_1, \dots, c_T$: (T, B, H).
+    pub fn cs(&self) -> ArrayView3<'_, F> {
+        self.cs.slice(s![1.., .., ..])
+    }
+    /// $\tanh(c_1), \dots, \tanh(c_T)$: (T, B, H), as the forward pass computed them.
+    pub fn tanh_cs(&self) -> ArrayView3<'_, F> {
+        self.tanh_cs.view()
+    }
+    /// The gates after their nonlinearities, blocks $i, f, g, o$ of H each: (T, B, 4H).
+    pub fn gates(&self) -> ArrayView3<'_, F> {
+        self.acts.view()
+    }
     /// The bytes of activations this cache holds for BPTT: $T B (D + 7H)$ scalars plus
     /// the two initial states and the transposed $W_{hh}$.
     pub fn bytes(&self) -> usize {

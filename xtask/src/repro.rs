@@ -16,6 +16,7 @@ mod char_lm;
 pub mod cliff;
 pub mod esn;
 pub mod gradient_flow;
+mod inside;
 mod kinds;
 mod latching;
 pub mod plot;
@@ -117,6 +118,12 @@ pub const EXPERIMENTS: &[Experiment] = &[
         about: "a word LSTM on Shakespeare with <unk>/<eos>: held-out perplexity, sentence probabilities, next words, samples",
         minutes: 4.6,
         run: word_lm::run,
+    },
+    Experiment {
+        name: "inside",
+        about: "looking inside a 2-layer char LSTM on Shakespeare: interpretable cells, tanh(c) as coloured text, gate saturation (Karpathy et al. 2015)",
+        minutes: 10.1,
+        run: inside::run,
     },
     Experiment {
         name: "attention",

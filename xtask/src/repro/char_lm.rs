@@ -45,24 +45,24 @@ I will, if you will promise not to sleep.
 ";
 
 /// The sizes of a run: model, training, and how often to measure.
-struct Setup {
-    model: LmConfig,
-    trainer: TrainerConfig,
+pub(super) struct Setup {
+    pub(super) model: LmConfig,
+    pub(super) trainer: TrainerConfig,
     /// Training steps of the run.
-    steps: usize,
+    pub(super) steps: usize,
     /// Measure the held-out loss every this many steps.
-    eval_every: usize,
+    pub(super) eval_every: usize,
     /// Parallel streams for evaluation (one large batch: cheap per character).
-    eval_streams: usize,
+    pub(super) eval_streams: usize,
     /// Predictions per stream in the estimates during training; the final evaluation reads
     /// all of the held-out text.
-    eval_limit: usize,
+    pub(super) eval_limit: usize,
 }
 
 /// The run's sizes: one layer of 128 units, the width that reads the most text in the
 /// budget (`char-lm-sizes.md`); 1600 steps of 2048 characters about fill the 130 s budget
 /// on one idle core, reading two thirds of the training text once.
-fn setup(ctx: &Ctx, vocab_size: usize) -> Setup {
+pub(super) fn setup(ctx: &Ctx, vocab_size: usize) -> Setup {
     let steps = ctx.pick(1600, 150);
     Setup {
         model: LmConfig {
@@ -89,13 +89,133 @@ fn setup(ctx: &Ctx, vocab_size: usize) -> Setup {
 }
 
 /// One measurement along the run.
-struct Point {
-    step: usize,
-    seconds: f64,
+pub(super) struct Point {
+    pub(super) step: usize,
+    pub(super) seconds: f64,
     /// Training time on the CPU (the idle-machine wall time; see [`thread_cpu_seconds`]).
-    cpu: f64,
-    train_loss: f64,
-    valid_loss: f64,
+    pub(super) cpu: f64,
+    pub(super) train_loss: f64,
+    pub(super) valid_loss: f64,
+}
+
+/// The text of a run, as ids: the Shakespeare corpus in a full run, [`QUICK_TEXT`] in a
+/// quick one (no download); the last 10% is held out.
+pub(super) struct Corpus {
+    pub(super) vocab: CharVocab,
+    pub(super) ids: Vec<usize>,
+    /// Where the held-out text starts.
+    pub(super) cut: usize,
+}
+
+impl Corpus {
+    pub(super) fn load(ctx: &Ctx) -> Result<Self> {
+        let text = if ctx.quick {
+            QUICK_TEXT.repeat(8)
+        } else {
+            crate::data::shakespeare()?
+        };
+        let vocab = CharVocab::new(&text, Unknown::Reject)?;
+        let ids = vocab.encode(&text)?;
+        let cut = ids.len() - (ids.len() as f64 * 0.1).round() as usize;
+        Ok(Corpus { vocab, ids, cut })
+    }
+
+    pub(super) fn train(&self) -> &[usize] {
+        &self.ids[..self.cut]
+    }
+
+    pub(super) fn valid(&self) -> &[usize] {
+        &self.ids[self.cut..]
+    }
+}
+
+/// A finished training run: the trained model (in its trainer), the held-out estimates
+/// along the way, and the clocks.
+pub(super) struct Run {
+    pub(super) trainer: Trainer<f32>,
+    pub(super) points: Vec<Point>,
+    /// CPU seconds of training.
+    pub(super) cpu: f64,
+    /// Wall seconds of training.
+    pub(super) wall: f64,
+    pub(super) load_before: String,
+    pub(super) load_after: String,
+}
+
+/// Trains `model` as `s` says on `train_ids`, estimating the loss on `valid_ids` every
+/// `s.eval_every` steps with the clock stopped, with a progress bar named after the
+/// experiment.
+pub(super) fn train(
+    ctx: &Ctx,
+    s: &Setup,
+    model: LanguageModel<f32>,
+    train_ids: &[usize],
+    valid_ids: &[usize],
+) -> Result<Run> {
+    let mut trainer = Trainer::new(model, train_ids.to_vec(), s.trainer.clone())?;
+    let load_before = load_average();
+    let bar = ctx.progress(s.steps, &format!("{}: training", ctx.name));
+    let mut points = Vec::new();
+    let mut trained = Duration::ZERO;
+    let mut cpu = 0.0;
+    let mut running = 0.0;
+    let mut since = 0usize;
+    let estimate =
+        |m: &LanguageModel<f32>| m.evaluate(valid_ids, s.eval_streams, 256, Some(s.eval_limit));
+    points.push(Point {
+        step: 0,
+        seconds: 0.0,
+        cpu: 0.0,
+        train_loss: f64::NAN,
+        valid_loss: estimate(&trainer.model)?,
+    });
+    while trainer.step < s.steps {
+        let started = Instant::now();
+        let cpu_started = thread_cpu_seconds();
+        let loss = trainer.train_step()?;
+        trained += started.elapsed();
+        cpu += match (cpu_started, thread_cpu_seconds()) {
+            (Some(a), Some(b)) => b - a,
+            _ => started.elapsed().as_secs_f64(),
+        };
+        running += loss;
+        since += 1;
+        bar.inc(1);
+        bar.set_prefix(format!("loss {loss:.3}"));
+        if trainer.step.is_multiple_of(s.eval_every) || trainer.step == s.steps {
+            // The clock stops while measuring: the curve is loss against training time.
+            points.push(Point {
+                step: trainer.step,
+                seconds: trained.as_secs_f64(),
+                cpu,
+                train_loss: running / since as f64,
+                valid_loss: estimate(&trainer.model)?,
+            });
+            let p = points.last().expect("just pushed");
+            bar.suspend(|| {
+                println!(
+                    "{}: step {} wall {:.1} s cpu {:.1} s train {:.3} held-out {:.3} (load {})",
+                    ctx.name,
+                    p.step,
+                    p.seconds,
+                    p.cpu,
+                    p.train_loss,
+                    p.valid_loss,
+                    load_average()
+                )
+            });
+            (running, since) = (0.0, 0);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(Run {
+        trainer,
+        points,
+        cpu,
+        wall: trained.as_secs_f64(),
+        load_before,
+        load_after: load_average(),
+    })
 }
 
 /// The cross-entropy of an add-one-smoothed bigram model of `train` on `valid`, in nats.
@@ -177,15 +297,9 @@ pub fn load_average() -> String {
 
 /// Runs the experiment.
 pub fn run(ctx: &Ctx) -> Result<()> {
-    let text = if ctx.quick {
-        QUICK_TEXT.repeat(8)
-    } else {
-        crate::data::shakespeare()?
-    };
-    let vocab = CharVocab::new(&text, Unknown::Reject)?;
-    let ids = vocab.encode(&text)?;
-    let cut = ids.len() - (ids.len() as f64 * 0.1).round() as usize;
-    let (train_ids, valid_ids) = ids.split_at(cut);
+    let corpus = Corpus::load(ctx)?;
+    let (vocab, ids) = (&corpus.vocab, &corpus.ids);
+    let (train_ids, valid_ids) = (corpus.train(), corpus.valid());
     let v = vocab.len();
     let uniform = (v as f64).ln();
     let unigram = unigram_cross_entropy(train_ids, valid_ids, v)?;
@@ -195,66 +309,18 @@ pub fn run(ctx: &Ctx) -> Result<()> {
 
     let model = LanguageModel::<f32>::new(&s.model)?;
     let params: usize = recurrent::Params::num_params(&model);
-    let mut trainer = Trainer::new(model, train_ids.to_vec(), s.trainer.clone())?;
-    let load_before = load_average();
-    let bar = ctx.progress(s.steps, "char-lm: training");
-    let mut points = Vec::new();
-    let mut trained = Duration::ZERO;
-    let mut cpu = 0.0;
-    let mut running = 0.0;
-    let mut since = 0usize;
-    let estimate =
-        |m: &LanguageModel<f32>| m.evaluate(valid_ids, s.eval_streams, 256, Some(s.eval_limit));
-    points.push(Point {
-        step: 0,
-        seconds: 0.0,
-        cpu: 0.0,
-        train_loss: f64::NAN,
-        valid_loss: estimate(&trainer.model)?,
-    });
-    while trainer.step < s.steps {
-        let started = Instant::now();
-        let cpu_started = thread_cpu_seconds();
-        let loss = trainer.train_step()?;
-        trained += started.elapsed();
-        cpu += match (cpu_started, thread_cpu_seconds()) {
-            (Some(a), Some(b)) => b - a,
-            _ => started.elapsed().as_secs_f64(),
-        };
-        running += loss;
-        since += 1;
-        bar.inc(1);
-        bar.set_prefix(format!("loss {loss:.3}"));
-        if trainer.step.is_multiple_of(s.eval_every) || trainer.step == s.steps {
-            // The clock stops while measuring: the curve is loss against training time.
-            points.push(Point {
-                step: trainer.step,
-                seconds: trained.as_secs_f64(),
-                cpu,
-                train_loss: running / since as f64,
-                valid_loss: estimate(&trainer.model)?,
-            });
-            let p = points.last().expect("just pushed");
-            bar.suspend(|| {
-                println!(
-                "char-lm: step {} wall {:.1} s cpu {:.1} s train {:.3} held-out {:.3} (load {})",
-                p.step,
-                p.seconds,
-                p.cpu,
-                p.train_loss,
-                p.valid_loss,
-                load_average()
-            )
-            });
-            (running, since) = (0.0, 0);
-        }
-    }
-    bar.finish_and_clear();
-    let load_after = load_average();
+    let Run {
+        trainer,
+        points,
+        cpu,
+        wall,
+        load_before,
+        load_after,
+    } = train(ctx, &s, model, train_ids, valid_ids)?;
     let final_valid = trainer
         .model
         .evaluate(valid_ids, s.eval_streams, 256, None)?;
-    let (total, wall) = (cpu, trained.as_secs_f64());
+    let total = cpu;
 
     let mut table = Table::new(&[
         "step",

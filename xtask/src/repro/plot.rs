@@ -1,6 +1,6 @@
 //! One line chart, shared by the experiments: labelled series, optional log axes (drawn
 //! as log10 on a linear axis, with ticks labelled as powers of ten) and an optional
-//! horizontal reference line (a baseline to beat).
+//! horizontal reference line (a baseline to beat); and side-by-side scatter panels.
 
 use std::path::Path;
 
@@ -164,6 +164,77 @@ pub fn line_chart(path: &Path, chart: &Chart) -> Result<()> {
         .position(SeriesLabelPosition::UpperRight)
         .draw()
         .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// One panel of a [`scatter`]: a title and its point clouds, one colour each.
+pub struct Panel {
+    /// The panel's caption.
+    pub title: String,
+    /// The point clouds, one colour each, listed in the panel's legend.
+    pub series: Vec<Series>,
+}
+
+/// Side-by-side scatter plots over the same fixed axes (a scatter has no natural padding:
+/// fractions are drawn on [0, 1] × [0, 1], for example).
+pub struct Scatter<'a> {
+    /// Caption above all panels.
+    pub title: &'a str,
+    /// Axis descriptions, shared by the panels.
+    pub x_label: &'a str,
+    /// Axis descriptions, shared by the panels.
+    pub y_label: &'a str,
+    /// The x axis range.
+    pub x_range: (f64, f64),
+    /// The y axis range.
+    pub y_range: (f64, f64),
+    /// The panels, left to right.
+    pub panels: Vec<Panel>,
+}
+
+/// Draws `chart` as an SVG of panels 420 wide and 460 high at `path`: one hollow circle
+/// per point, so that piles of points at the same place still show as darker rings.
+pub fn scatter(path: &Path, chart: &Scatter) -> Result<()> {
+    let n = chart.panels.len().max(1);
+    let root = SVGBackend::new(path, (420 * n as u32, 490)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(chart.title, ("sans-serif", 20)).map_err(err)?;
+    let (x0, x1) = chart.x_range;
+    let (y0, y1) = chart.y_range;
+    for (area, panel) in root.split_evenly((1, n)).iter().zip(&chart.panels) {
+        let mut plot = ChartBuilder::on(area)
+            .caption(&panel.title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(err)?;
+        plot.configure_mesh()
+            .x_desc(chart.x_label)
+            .y_desc(chart.y_label)
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        for (k, series) in panel.series.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let pts = series
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite());
+            plot.draw_series(pts.map(|p| Circle::new(p, 3, colour.stroke_width(1))))
+                .map_err(err)?
+                .label(series.label.clone())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+        }
+        plot.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+    }
     root.present().map_err(err)?;
     Ok(())
 }
