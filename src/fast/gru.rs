@@ -11,7 +11,8 @@
 //! reset-before form needs $r_t$ before its third product, two multiplies per step.
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, slice, slice_mut, store, FastReal, Panels, LANES,
+    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n,
+    split_n_ref, store, FastReal, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -19,7 +20,9 @@ use crate::gru::{Gru, GruConfig, GruForm, GruGrads};
 use crate::params::impl_params;
 use crate::Result;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Zip};
+use ndarray::{
+    s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, Zip,
+};
 
 /// The reset-after GRU, fast. Same tensors and names as [`Gru`], so [`crate::torch_io`]
 /// loads PyTorch's `nn.GRU` weights into it unchanged.
@@ -210,20 +213,56 @@ impl<F: FastReal> FastGru<F> {
         // x_t W_ih^T + b_ih for every step: one (T·B, D)·(D, 3H) product.
         let mut gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
         Zip::from(gx_flat.rows_mut()).for_each(|mut g| g.assign(&self.b_ih));
-        add_product(flat(xs_c.view()), self.w_ih.t(), w_ih_t, &mut gx_flat);
+        let n = parts(t_len * batch);
+        let x_parts = split_n_ref(flat(xs_c.view()), Axis(0), n);
+        let jobs: Vec<_> = x_parts
+            .into_iter()
+            .zip(split_n(gx_flat, Axis(0), n))
+            .collect();
+        run_parts(jobs, |(x, mut g)| {
+            add_product(x, self.w_ih.t(), w_ih_t, &mut g)
+        });
 
-        for t in 0..t_len {
+        // Each part of the batch runs the whole sequence on its own thread, as the LSTM's.
+        let n = parts(batch);
+        let mut jobs = Vec::with_capacity(n);
+        let mut hs = split_n(hs.view_mut(), Axis(1), n).into_iter();
+        let mut gates = split_n(gates.view_mut(), Axis(1), n).into_iter();
+        let mut gh_n = split_n(gh_n.view_mut(), Axis(1), n).into_iter();
+        let mut gh = split_n(gh.view_mut(), Axis(0), n).into_iter();
+        for _ in 0..n {
+            jobs.push(ForwardPart {
+                hs: hs.next().expect("n parts"),
+                gates: gates.next().expect("n parts"),
+                gh_n: gh_n.next().expect("n parts"),
+                gh: gh.next().expect("n parts"),
+            });
+        }
+        let w_hh_t = &*w_hh_t;
+        run_parts(jobs, |part| self.recur_forward(w_hh_t, part));
+        Ok(())
+    }
+
+    /// The sequential loop of the forward pass, for the rows of one part of the batch.
+    fn recur_forward(&self, w_hh_t: &Panels<F>, part: ForwardPart<'_, F>) {
+        let ForwardPart {
+            mut hs,
+            mut gates,
+            mut gh_n,
+            mut gh,
+        } = part;
+        for t in 0..gates.len_of(Axis(0)) {
             let (h_done, mut h_rest) = hs.view_mut().split_at(Axis(0), t + 1);
             let h_prev = h_done.index_axis(Axis(0), t); // (B, H)
             let h_t = h_rest.index_axis_mut(Axis(0), 0); // (B, H)
             let g_t = gates.index_axis_mut(Axis(0), t); // (B, 3H)  input halves in, gates out
             let gh_n_t = gh_n.index_axis_mut(Axis(0), t); // (B, H)
-                                                          // All three recurrent halves in one product: h_{t-1} W_hh^T + b_hh, (B, 3H).
+
+            // All three recurrent halves in one product: h_{t-1} W_hh^T + b_hh, (B, 3H).
             Zip::from(gh.rows_mut()).for_each(|mut g| g.assign(&self.b_hh));
-            add_product(h_prev, self.w_hh.t(), w_hh_t, &mut gh.view_mut());
+            add_product(h_prev, self.w_hh.t(), w_hh_t, &mut gh);
             cells_forward(g_t, gh.view(), h_prev, gh_n_t, h_t);
         }
-        Ok(())
     }
     // ANCHOR_END: forward
 
@@ -267,15 +306,73 @@ impl<F: FastReal> FastGru<F> {
         fit(dgh, (t_len, batch, 3 * h)); // (T, B, 3H)
         dh_next.fill(F::zero());
         w_hh.pack(self.w_hh.view());
+        {
+            // Back through time, each part of the batch on its own thread, as forward.
+            let n = parts(batch);
+            let mut jobs = Vec::with_capacity(n);
+            let mut dhs = split_n_ref(dhs.view(), Axis(1), n).into_iter();
+            let mut gates = split_n_ref(cache.gates.view(), Axis(1), n).into_iter();
+            let mut gh_n = split_n_ref(cache.gh_n.view(), Axis(1), n).into_iter();
+            let mut hs = split_n_ref(cache.hs.view(), Axis(1), n).into_iter();
+            let mut dh_total = split_n(dh_total.view_mut(), Axis(1), n).into_iter();
+            let mut dgx = split_n(dgx.view_mut(), Axis(1), n).into_iter();
+            let mut dgh = split_n(dgh.view_mut(), Axis(1), n).into_iter();
+            let mut dh_next = split_n(dh_next.view_mut(), Axis(0), n).into_iter();
+            for _ in 0..n {
+                jobs.push(BackwardPart {
+                    dhs: dhs.next().expect("n parts"),
+                    gates: gates.next().expect("n parts"),
+                    gh_n: gh_n.next().expect("n parts"),
+                    hs: hs.next().expect("n parts"),
+                    dh_total: dh_total.next().expect("n parts"),
+                    dgx: dgx.next().expect("n parts"),
+                    dgh: dgh.next().expect("n parts"),
+                    dh_next: dh_next.next().expect("n parts"),
+                });
+            }
+            let w_hh = &*w_hh;
+            run_parts(jobs, |part| self.recur_backward(w_hh, part));
+        }
+        self.param_grads(cache, dgx.view(), dgh.view(), grads);
+        if input_grads {
+            let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
+            fit(dx, (t_len, batch, d));
+            // dL/dx_t = dgx_t W_ih for every step at once: (T·B, 3H)·(3H, D).
+            general_mat_mul(
+                F::one(),
+                &flat(dgx.view()),
+                &self.w_ih,
+                F::zero(),
+                &mut flat_mut(dx.view_mut()),
+            );
+        } else {
+            *dxs = None;
+        }
+        Ok(())
+    }
+
+    /// The sequential loop of the backward pass, for the rows of one part of the batch.
+    fn recur_backward(&self, w_hh: &Panels<F>, part: BackwardPart<'_, F>) {
+        let BackwardPart {
+            dhs,
+            gates,
+            gh_n,
+            hs,
+            mut dh_total,
+            mut dgx,
+            mut dgh,
+            mut dh_next,
+        } = part;
+        let t_len = dgx.len_of(Axis(0));
         for t in (0..t_len).rev() {
             let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
             Zip::from(&mut dh_t)
                 .and(dhs.index_axis(Axis(0), t))
-                .and(&*dh_next)
+                .and(&dh_next)
                 .for_each(|d, &direct, &later| *d = direct + later);
-            let g_t = cache.gates.index_axis(Axis(0), t); // (B, 3H)
-            let gh_n_t = cache.gh_n.index_axis(Axis(0), t); // (B, H)
-            let h_prev = cache.hs.index_axis(Axis(0), t); // (B, H)
+            let g_t = gates.index_axis(Axis(0), t); // (B, 3H)
+            let gh_n_t = gh_n.index_axis(Axis(0), t); // (B, H)
+            let h_prev = hs.index_axis(Axis(0), t); // (B, H)
             let dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
             let mut dgh_t = dgh.index_axis_mut(Axis(0), t); // (B, 3H)
             cells_backward(
@@ -296,22 +393,6 @@ impl<F: FastReal> FastGru<F> {
                 &mut dh_next.view_mut(),
             );
         }
-        self.param_grads(cache, dgx.view(), dgh.view(), grads);
-        if input_grads {
-            let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
-            fit(dx, (t_len, batch, d));
-            // dL/dx_t = dgx_t W_ih for every step at once: (T·B, 3H)·(3H, D).
-            general_mat_mul(
-                F::one(),
-                &flat(dgx.view()),
-                &self.w_ih,
-                F::zero(),
-                &mut flat_mut(dx.view_mut()),
-            );
-        } else {
-            *dxs = None;
-        }
-        Ok(())
     }
     // ANCHOR_END: backward
 
@@ -351,6 +432,26 @@ impl<F: FastReal> FastGru<F> {
         }
     }
     // ANCHOR_END: param_grads
+}
+
+/// The rows of one part of the batch that the forward recurrence writes.
+struct ForwardPart<'a, F> {
+    hs: ArrayViewMut3<'a, F>,    // (T+1, b, H)
+    gates: ArrayViewMut3<'a, F>, // (T, b, 3H)  input halves in, gates out
+    gh_n: ArrayViewMut3<'a, F>,  // (T, b, H)
+    gh: ArrayViewMut2<'a, F>,    // (b, 3H)  one step's recurrent products
+}
+
+/// The rows of one part of the batch that the backward recurrence reads and writes.
+struct BackwardPart<'a, F> {
+    dhs: ArrayView3<'a, F>,         // (T, b, H)  from the layers above
+    gates: ArrayView3<'a, F>,       // (T, b, 3H)
+    gh_n: ArrayView3<'a, F>,        // (T, b, H)
+    hs: ArrayView3<'a, F>,          // (T+1, b, H)
+    dh_total: ArrayViewMut3<'a, F>, // (T, b, H)
+    dgx: ArrayViewMut3<'a, F>,      // (T, b, 3H)
+    dgh: ArrayViewMut3<'a, F>,      // (T, b, 3H)
+    dh_next: ArrayViewMut2<'a, F>,  // (b, H)
 }
 
 multiversion! {

@@ -8,7 +8,8 @@
 //! and so are the parameter names; only the bookkeeping differs (see [`crate::fast`]).
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, slice, slice_mut, store, FastReal, Panels, LANES,
+    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n,
+    split_n_ref, store, FastReal, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -16,7 +17,9 @@ use crate::lstm::{Lstm, LstmConfig, LstmGrads, LstmState};
 use crate::params::impl_params;
 use crate::Result;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Zip};
+use ndarray::{
+    s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, Zip,
+};
 
 /// The standard LSTM, fast. Same tensors and names as [`Lstm`]'s default configuration,
 /// so [`crate::torch_io`] loads PyTorch's `nn.LSTM` weights into it unchanged.
@@ -258,9 +261,47 @@ impl<F: FastReal> FastLstm<F> {
                 .and(&self.b_hh)
                 .for_each(|z, &bi, &bh| *z = bi + bh)
         });
-        add_product(flat(xs_c.view()), self.w_ih.t(), w_ih_t, &mut z_flat);
+        // Split by rows across the threads, as the recurrence below.
+        let n = parts(t_len * batch);
+        let x_parts = split_n_ref(flat(xs_c.view()), Axis(0), n);
+        let jobs: Vec<_> = x_parts
+            .into_iter()
+            .zip(split_n(z_flat, Axis(0), n))
+            .collect();
+        run_parts(jobs, |(x, mut z)| {
+            add_product(x, self.w_ih.t(), w_ih_t, &mut z)
+        });
 
-        for t in 0..t_len {
+        // The recurrence of one example never reads another's: each part of the batch runs
+        // the whole sequence on a thread of its own ([`super::threads`]).
+        let n = parts(batch);
+        let mut jobs = Vec::with_capacity(n);
+        let mut hs = split_n(hs.view_mut(), Axis(1), n).into_iter();
+        let mut cs = split_n(cs.view_mut(), Axis(1), n).into_iter();
+        let mut acts = split_n(acts.view_mut(), Axis(1), n).into_iter();
+        let mut tanh_cs = split_n(tanh_cs.view_mut(), Axis(1), n).into_iter();
+        for _ in 0..n {
+            jobs.push(ForwardPart {
+                hs: hs.next().expect("n parts"),
+                cs: cs.next().expect("n parts"),
+                acts: acts.next().expect("n parts"),
+                tanh_cs: tanh_cs.next().expect("n parts"),
+            });
+        }
+        let w_hh_t = &*w_hh_t;
+        run_parts(jobs, |part| self.recur_forward(w_hh_t, part));
+        Ok(())
+    }
+
+    /// The sequential loop of the forward pass, for the rows of one part of the batch.
+    fn recur_forward(&self, w_hh_t: &Panels<F>, part: ForwardPart<'_, F>) {
+        let ForwardPart {
+            mut hs,
+            mut cs,
+            mut acts,
+            mut tanh_cs,
+        } = part;
+        for t in 0..acts.len_of(Axis(0)) {
             let (h_done, mut h_rest) = hs.view_mut().split_at(Axis(0), t + 1);
             let (c_done, mut c_rest) = cs.view_mut().split_at(Axis(0), t + 1);
             let h_prev = h_done.index_axis(Axis(0), t); // (B, H)
@@ -273,7 +314,6 @@ impl<F: FastReal> FastLstm<F> {
             add_product(h_prev, self.w_hh.t(), w_hh_t, &mut z_t);
             cells_forward(z_t, c_prev, c_t, tanh_c_t, h_t);
         }
-        Ok(())
     }
     // ANCHOR_END: forward
 
@@ -320,28 +360,32 @@ impl<F: FastReal> FastLstm<F> {
         dh_next.fill(F::zero());
         dc.fill(F::zero());
         w_hh.pack(self.w_hh.view());
-        for t in (0..t_len).rev() {
-            let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
-            Zip::from(&mut dh_t)
-                .and(dhs.index_axis(Axis(0), t))
-                .and(&*dh_next)
-                .for_each(|d, &direct, &later| *d = direct + later);
-            let acts_t = cache.acts.index_axis(Axis(0), t); // (B, 4H)
-            let c_prev = cache.cs.index_axis(Axis(0), t); // (B, H)
-            let tanh_c_t = cache.tanh_cs.index_axis(Axis(0), t); // (B, H)
-            let mut dz_t = dzs.index_axis_mut(Axis(0), t); // (B, 4H)
-            cells_backward(
-                acts_t,
-                c_prev,
-                tanh_c_t,
-                dh_t.view(),
-                dc.view_mut(),
-                dz_t.view_mut(),
-            );
-            // dL/dh_{t-1} = dz_t W_hh: (B, 4H)·(4H, H), the backward pass's only product on
-            // the sequential path.
-            dh_next.fill(F::zero());
-            add_product(dz_t.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
+        {
+            // Back through time, each part of the batch on its own thread, as forward.
+            let n = parts(batch);
+            let mut jobs = Vec::with_capacity(n);
+            let mut dhs = split_n_ref(dhs.view(), Axis(1), n).into_iter();
+            let mut acts = split_n_ref(cache.acts.view(), Axis(1), n).into_iter();
+            let mut cs = split_n_ref(cache.cs.view(), Axis(1), n).into_iter();
+            let mut tanh_cs = split_n_ref(cache.tanh_cs.view(), Axis(1), n).into_iter();
+            let mut dh_total = split_n(dh_total.view_mut(), Axis(1), n).into_iter();
+            let mut dz_parts = split_n(dzs.view_mut(), Axis(1), n).into_iter();
+            let mut dh_next = split_n(dh_next.view_mut(), Axis(0), n).into_iter();
+            let mut dc = split_n(dc.view_mut(), Axis(0), n).into_iter();
+            for _ in 0..n {
+                jobs.push(BackwardPart {
+                    dhs: dhs.next().expect("n parts"),
+                    acts: acts.next().expect("n parts"),
+                    cs: cs.next().expect("n parts"),
+                    tanh_cs: tanh_cs.next().expect("n parts"),
+                    dh_total: dh_total.next().expect("n parts"),
+                    dzs: dz_parts.next().expect("n parts"),
+                    dh_next: dh_next.next().expect("n parts"),
+                    dc: dc.next().expect("n parts"),
+                });
+            }
+            let w_hh = &*w_hh;
+            run_parts(jobs, |part| self.recur_backward(w_hh, part));
         }
         self.param_grads(cache, dzs.view(), grads);
         if input_grads {
@@ -359,6 +403,44 @@ impl<F: FastReal> FastLstm<F> {
             *dxs = None;
         }
         Ok(())
+    }
+
+    /// The sequential loop of the backward pass, for the rows of one part of the batch.
+    fn recur_backward(&self, w_hh: &Panels<F>, part: BackwardPart<'_, F>) {
+        let BackwardPart {
+            dhs,
+            acts,
+            cs,
+            tanh_cs,
+            mut dh_total,
+            mut dzs,
+            mut dh_next,
+            mut dc,
+        } = part;
+        let t_len = dzs.len_of(Axis(0));
+        for t in (0..t_len).rev() {
+            let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
+            Zip::from(&mut dh_t)
+                .and(dhs.index_axis(Axis(0), t))
+                .and(&dh_next)
+                .for_each(|d, &direct, &later| *d = direct + later);
+            let acts_t = acts.index_axis(Axis(0), t); // (B, 4H)
+            let c_prev = cs.index_axis(Axis(0), t); // (B, H)
+            let tanh_c_t = tanh_cs.index_axis(Axis(0), t); // (B, H)
+            let mut dz_t = dzs.index_axis_mut(Axis(0), t); // (B, 4H)
+            cells_backward(
+                acts_t,
+                c_prev,
+                tanh_c_t,
+                dh_t.view(),
+                dc.view_mut(),
+                dz_t.view_mut(),
+            );
+            // dL/dh_{t-1} = dz_t W_hh: (B, 4H)·(4H, H), the backward pass's only product on
+            // the sequential path.
+            dh_next.fill(F::zero());
+            add_product(dz_t.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
+        }
     }
     // ANCHOR_END: backward
 
@@ -438,6 +520,26 @@ multiversion! {
             );
         }
     }
+}
+
+/// The rows of one part of the batch that the forward recurrence writes.
+struct ForwardPart<'a, F> {
+    hs: ArrayViewMut3<'a, F>,      // (T+1, b, H)
+    cs: ArrayViewMut3<'a, F>,      // (T+1, b, H)
+    acts: ArrayViewMut3<'a, F>,    // (T, b, 4H)  input halves in, gates out
+    tanh_cs: ArrayViewMut3<'a, F>, // (T, b, H)
+}
+
+/// The rows of one part of the batch that the backward recurrence reads and writes.
+struct BackwardPart<'a, F> {
+    dhs: ArrayView3<'a, F>,         // (T, b, H)  from the layers above
+    acts: ArrayView3<'a, F>,        // (T, b, 4H)
+    cs: ArrayView3<'a, F>,          // (T+1, b, H)
+    tanh_cs: ArrayView3<'a, F>,     // (T, b, H)
+    dh_total: ArrayViewMut3<'a, F>, // (T, b, H)
+    dzs: ArrayViewMut3<'a, F>,      // (T, b, 4H)
+    dh_next: ArrayViewMut2<'a, F>,  // (b, H)
+    dc: ArrayViewMut2<'a, F>,       // (b, H)
 }
 
 // ANCHOR: cell_forward

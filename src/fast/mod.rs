@@ -64,7 +64,7 @@ pub use panels::{Panels, MR, NR};
 use crate::activations;
 use crate::Real;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3};
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
 
 /// Whether the processor runs AVX-512F (the standard library checks once, then caches).
 #[cfg(target_arch = "x86_64")]
@@ -149,6 +149,92 @@ fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.0;
     p = p * r + 1.0;
     p * f32::from_bits(((n_int + 127) as u32) << 23)
+}
+
+/// Rows (examples) below which a batch is not split across threads: the micro-kernel's
+/// tile is [`MR`] rows, and a part smaller than that wastes most of each tile.
+pub const MIN_ROWS_PER_THREAD: usize = MR;
+
+/// How many threads the fast layers split a batch across. The recurrence of one example
+/// never reads another's, so each thread runs the whole sequence for its own rows, with
+/// one thread start per pass and no synchronisation per time step (cuDNN splits across
+/// the batch within a step, which on a CPU would cost a hand-off between cores at every
+/// step). Read once from `MATMUL_NUM_THREADS`, the variable ndarray's threaded matrix
+/// multiply reads too, so that one setting governs both; if it is unset, the number of
+/// cores with the crate's `threads` feature and one without it (tests and notebooks stay
+/// single-threaded unless asked).
+pub fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        let cores = || {
+            if cfg!(feature = "threads") {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            } else {
+                1
+            }
+        };
+        std::env::var("MATMUL_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(cores)
+            .max(1)
+    })
+}
+
+/// Into how many parts to split a batch of `batch` rows: [`threads`], but no part under
+/// [`MIN_ROWS_PER_THREAD`] rows.
+pub(crate) fn parts(batch: usize) -> usize {
+    threads().min(batch / MIN_ROWS_PER_THREAD).max(1)
+}
+
+/// `a` cut along `axis` into `n` consecutive parts of nearly equal size.
+pub(crate) fn split_n<'a, F, D: ndarray::RemoveAxis>(
+    a: ndarray::ArrayViewMut<'a, F, D>,
+    axis: Axis,
+    n: usize,
+) -> Vec<ndarray::ArrayViewMut<'a, F, D>> {
+    let mut out = Vec::with_capacity(n);
+    let mut rest = a;
+    for k in (1..=n).rev() {
+        let take = rest.len_of(axis) / k;
+        let (part, tail) = rest.split_at(axis, take);
+        out.push(part);
+        rest = tail;
+    }
+    out
+}
+
+/// [`split_n`] for a read-only view.
+pub(crate) fn split_n_ref<'a, F, D: ndarray::RemoveAxis>(
+    a: ndarray::ArrayView<'a, F, D>,
+    axis: Axis,
+    n: usize,
+) -> Vec<ndarray::ArrayView<'a, F, D>> {
+    let mut out = Vec::with_capacity(n);
+    let mut rest = a;
+    for k in (1..=n).rev() {
+        let take = rest.len_of(axis) / k;
+        let (part, tail) = rest.split_at(axis, take);
+        out.push(part);
+        rest = tail;
+    }
+    out
+}
+
+/// Runs `work` on every item of `jobs`, the first on this thread and each other on a thread
+/// of its own, and returns when all are done.
+pub(crate) fn run_parts<J: Send>(jobs: Vec<J>, work: impl Fn(J) + Sync) {
+    std::thread::scope(|scope| {
+        let mut jobs = jobs.into_iter();
+        let first = jobs.next();
+        for job in jobs {
+            let work = &work;
+            scope.spawn(move || work(job));
+        }
+        if let Some(job) = first {
+            work(job);
+        }
+    });
 }
 
 /// Units per block of the element-wise loops: one AVX-512 register of float32.

@@ -1,0 +1,74 @@
+//! The fast layers with the batch split across two threads give the readable layers'
+//! numbers. A test binary of its own, because the thread count is read once per process.
+
+use ndarray::Array3;
+use rand::Rng;
+use recurrent::fast::{threads, FastGru, FastLstm, MIN_ROWS_PER_THREAD};
+use recurrent::gru::GruConfig;
+use recurrent::init::rng;
+use recurrent::lstm::LstmConfig;
+use recurrent::{Params, Recurrent};
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// Forward and backward of `fast` and `readable` on the same data: outputs, input and
+/// state gradients, and every parameter gradient agree to 1e-12.
+fn agree<A: Recurrent<f64>, B: Recurrent<f64>>(fast: &A, readable: &B, batch: usize) {
+    let (t, d, h) = (5, 3, 7);
+    let mut r = rng(11);
+    let xs = Array3::from_shape_simple_fn((t, batch, d), || r.random_range(-1.0..1.0));
+    let dhs = Array3::from_shape_simple_fn((t, batch, h), || r.random_range(-1.0..1.0));
+    let fc = fast
+        .forward_seq(xs.view(), &fast.zero_state(batch))
+        .unwrap();
+    let rc = readable
+        .forward_seq(xs.view(), &readable.zero_state(batch))
+        .unwrap();
+    let (fo, ro) = (
+        fast.outputs(&fc).to_owned(),
+        readable.outputs(&rc).to_owned(),
+    );
+    assert!(
+        max_diff(fo.as_slice().unwrap(), ro.as_slice().unwrap()) < 1e-12,
+        "outputs differ"
+    );
+    let fb = fast.backward_seq(&fc, dhs.view()).unwrap();
+    let rb = readable.backward_seq(&rc, dhs.view()).unwrap();
+    assert!(
+        max_diff(fb.dxs.as_slice().unwrap(), rb.dxs.as_slice().unwrap()) < 1e-12,
+        "dL/dx differs"
+    );
+    for ((name, g), (_, e)) in fb.grads.params().into_iter().zip(rb.grads.params()) {
+        let (g, e) = (g.to_owned(), e.to_owned());
+        let diff = max_diff(g.as_slice().unwrap(), e.as_slice().unwrap());
+        assert!(diff < 1e-12, "dL/d{name} differs by {diff:e}");
+    }
+}
+
+#[test]
+fn a_batch_split_across_two_threads_gives_the_readable_numbers() {
+    std::env::set_var("MATMUL_NUM_THREADS", "2");
+    assert_eq!(
+        threads(),
+        2,
+        "the thread count was read before this test set it"
+    );
+    // Two parts, the second one row longer than the first.
+    let batch = 2 * MIN_ROWS_PER_THREAD + 1;
+    let lstm = recurrent::Lstm::<f64>::new(&LstmConfig {
+        input_size: 3,
+        hidden_size: 7,
+        ..LstmConfig::default()
+    })
+    .unwrap();
+    agree(&FastLstm::from_lstm(&lstm).unwrap(), &lstm, batch);
+    let gru = recurrent::Gru::<f64>::new(&GruConfig {
+        input_size: 3,
+        hidden_size: 7,
+        ..GruConfig::default()
+    })
+    .unwrap();
+    agree(&FastGru::from_gru(&gru).unwrap(), &gru, batch);
+}
