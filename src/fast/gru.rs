@@ -12,7 +12,7 @@
 
 use super::{
     add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n,
-    split_n_ref, store, FastReal, Panels, LANES,
+    split_n_ref, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -99,6 +99,7 @@ pub struct FastGruBackward<F> {
     dgx: Array3<F>,  // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
     dgh: Array3<F>,  // (T, B, 3H)  dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
     w_hh: Panels<F>, // W_hh (3H, H), packed for the product of every step
+    grad_ws: GradWorkspace<F>,
 }
 
 impl<F: FastReal> Default for FastGruBackward<F> {
@@ -116,6 +117,7 @@ impl<F: FastReal> Default for FastGruBackward<F> {
             dgx: Array3::zeros((0, 0, 0)),
             dgh: Array3::zeros((0, 0, 0)),
             w_hh: Panels::default(),
+            grad_ws: GradWorkspace::default(),
         }
     }
 }
@@ -299,6 +301,7 @@ impl<F: FastReal> FastGru<F> {
             dgx,
             dgh,
             w_hh,
+            grad_ws,
         } = out;
         fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
         fit(dh_total, (t_len, batch, h)); // (T, B, H)
@@ -333,7 +336,7 @@ impl<F: FastReal> FastGru<F> {
             let w_hh = &*w_hh;
             run_parts(jobs, |part| self.recur_backward(w_hh, part));
         }
-        self.param_grads(cache, dgx.view(), dgh.view(), grads);
+        self.param_grads(cache, dgx.view(), dgh.view(), grads, grad_ws);
         if input_grads {
             let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
             fit(dx, (t_len, batch, d));
@@ -406,6 +409,7 @@ impl<F: FastReal> FastGru<F> {
         dgx: ArrayView3<F>,
         dgh: ArrayView3<F>,
         grads: &mut GruGrads<F>,
+        ws: &mut GradWorkspace<F>,
     ) {
         let (t_len, _, _) = dgx.dim();
         let h = self.hidden_size();
@@ -416,14 +420,9 @@ impl<F: FastReal> FastGru<F> {
         let dgx_flat = flat(dgx); // (T·B, 3H)
         let dgh_flat = flat(dgh); // (T·B, 3H)
         let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
-        general_mat_mul(
-            F::one(),
-            &dgx_flat.t(),
-            &flat(cache.xs.view()),
-            F::zero(),
-            &mut grads.w_ih,
-        );
-        general_mat_mul(F::one(), &dgh_flat.t(), &h_prev, F::zero(), &mut grads.w_hh);
+        let xs = flat(cache.xs.view()); // (T·B, D)
+        weight_grads(dgx_flat, &mut [(xs, &mut grads.w_ih)], ws);
+        weight_grads(dgh_flat, &mut [(h_prev, &mut grads.w_hh)], ws);
         grads.b_ih.fill(F::zero());
         grads.b_hh.fill(F::zero());
         for (gx, gh) in dgx_flat.rows().into_iter().zip(dgh_flat.rows()) {

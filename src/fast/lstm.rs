@@ -9,7 +9,7 @@
 
 use super::{
     add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n,
-    split_n_ref, store, FastReal, Panels, LANES,
+    split_n_ref, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -111,6 +111,7 @@ pub struct FastLstmBackward<F> {
     pub dhs: Array3<F>,
     dzs: Array3<F>,  // (T, B, 4H)  dL/dz_t, the pre-activation errors of every step
     w_hh: Panels<F>, // W_hh (4H, H), packed for the product of every step
+    grad_ws: GradWorkspace<F>,
 }
 
 impl<F: FastReal> Default for FastLstmBackward<F> {
@@ -132,6 +133,7 @@ impl<F: FastReal> Default for FastLstmBackward<F> {
             dhs: Array3::zeros((0, 0, 0)),
             dzs: Array3::zeros((0, 0, 0)),
             w_hh: Panels::default(),
+            grad_ws: GradWorkspace::default(),
         }
     }
 }
@@ -352,6 +354,7 @@ impl<F: FastReal> FastLstm<F> {
             dhs: dh_total,
             dzs,
             w_hh,
+            grad_ws,
         } = out;
         fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
         fit(dc, (batch, h)); // (B, H)  dL/dc_t through c_{t+1}; at the end, dL/dc_0
@@ -387,7 +390,7 @@ impl<F: FastReal> FastLstm<F> {
             let w_hh = &*w_hh;
             run_parts(jobs, |part| self.recur_backward(w_hh, part));
         }
-        self.param_grads(cache, dzs.view(), grads);
+        self.param_grads(cache, dzs.view(), grads, grad_ws);
         if input_grads {
             let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
             fit(dx, (t_len, batch, d));
@@ -450,7 +453,13 @@ impl<F: FastReal> FastLstm<F> {
     /// $\partial L/\partial W_{ih} = Z'^\top X$ and $\partial L/\partial W_{hh} = Z'^\top
     /// H_{prev}$, where $H_{prev}$ is $h_0, \dots, h_{T-1}$: the first T slices of the padded
     /// states, contiguous already.
-    fn param_grads(&self, cache: &FastLstmCache<F>, dzs: ArrayView3<F>, grads: &mut LstmGrads<F>) {
+    fn param_grads(
+        &self,
+        cache: &FastLstmCache<F>,
+        dzs: ArrayView3<F>,
+        grads: &mut LstmGrads<F>,
+        ws: &mut GradWorkspace<F>,
+    ) {
         let (t_len, _, _) = dzs.dim();
         let h = self.hidden_size();
         fit(&mut grads.w_ih, self.w_ih.raw_dim()); // (4H, D)
@@ -459,14 +468,12 @@ impl<F: FastReal> FastLstm<F> {
         fit(&mut grads.b_hh, 4 * h); // (4H,)
         let dz_flat = flat(dzs); // (T·B, 4H)
         let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
-        general_mat_mul(
-            F::one(),
-            &dz_flat.t(),
-            &flat(cache.xs.view()),
-            F::zero(),
-            &mut grads.w_ih,
+        let xs = flat(cache.xs.view()); // (T·B, D)
+        weight_grads(
+            dz_flat,
+            &mut [(xs, &mut grads.w_ih), (h_prev, &mut grads.w_hh)],
+            ws,
         );
-        general_mat_mul(F::one(), &dz_flat.t(), &h_prev, F::zero(), &mut grads.w_hh);
         grads.b_ih.fill(F::zero());
         for row in dz_flat.rows() {
             grads.b_ih += &row;

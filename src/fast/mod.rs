@@ -59,12 +59,12 @@ mod panels;
 
 pub use gru::{FastGru, FastGruBackward, FastGruCache};
 pub use lstm::{FastLstm, FastLstmBackward, FastLstmCache};
-pub use panels::{Panels, MR, NR};
+pub use panels::{Panels, KC, MR, NR};
 
 use crate::activations;
 use crate::Real;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
+use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
 
 /// Whether the processor runs AVX-512F (the standard library checks once, then caches).
 #[cfg(target_arch = "x86_64")]
@@ -80,8 +80,11 @@ pub trait FastReal: Real {
     fn fast_sigmoid(self) -> Self;
     /// $\tanh(x)$.
     fn fast_tanh(self) -> Self;
+    /// Whether this type has a vector micro-kernel on this processor (float32 with
+    /// AVX-512), so that [`FastReal::packed_times_add`] does the product.
+    fn has_vector_kernel() -> bool;
     /// `y += a · W` with a vector micro-kernel for this type on this processor, if there
-    /// is one (float32 with AVX-512); returns whether it did the product.
+    /// is one; returns whether it did the product.
     fn packed_times_add(w: &Panels<Self>, a: ArrayView2<Self>, y: &mut ArrayViewMut2<Self>)
         -> bool;
 }
@@ -92,6 +95,9 @@ impl FastReal for f64 {
     }
     fn fast_tanh(self) -> f64 {
         activations::tanh(self)
+    }
+    fn has_vector_kernel() -> bool {
+        false
     }
     fn packed_times_add(_: &Panels<f64>, _: ArrayView2<f64>, _: &mut ArrayViewMut2<f64>) -> bool {
         false
@@ -108,6 +114,12 @@ impl FastReal for f32 {
         // tanh(x) = 1 - 2 / (e^{2x} + 1): one exponential and one division, no branch.
         // Near 0 this loses relative (not absolute) precision, which no network notices.
         1.0 - 2.0 / (exp_f32(2.0 * self) + 1.0)
+    }
+    fn has_vector_kernel() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return avx512();
+        #[cfg(not(target_arch = "x86_64"))]
+        return false;
     }
     fn packed_times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) -> bool {
         #[cfg(target_arch = "x86_64")]
@@ -290,6 +302,62 @@ fn add_product<F: FastReal>(
         packed.times_add(a, y);
     } else {
         general_mat_mul(F::one(), &a, &w, F::one(), y);
+    }
+}
+
+/// The buffers of [`weight_grads`]; kept in the backward workspaces.
+#[derive(Clone, Debug)]
+pub(crate) struct GradWorkspace<F> {
+    errors: Panels<F>,   // dL/dz (T·B, G), packed
+    inputs_t: Array2<F>, // (N, T·B)  one layer input, transposed
+    grad_t: Array2<F>,   // (N, G)  its weight gradient, transposed
+}
+
+impl<F> Default for GradWorkspace<F> {
+    fn default() -> Self {
+        GradWorkspace {
+            errors: Panels::default(),
+            inputs_t: Array2::from_shape_vec((0, 0), Vec::new()).expect("empty"),
+            grad_t: Array2::from_shape_vec((0, 0), Vec::new()).expect("empty"),
+        }
+    }
+}
+
+/// Weight gradients over all time steps at once, `grad = errorsᵀ · inputs` for each
+/// (inputs (T·B, N), grad (G, N)) pair, with `errors` (T·B, G) the pre-activation errors.
+///
+/// With a vector kernel, the errors are packed once into panels and each gradient is
+/// computed transposed, $(\partial L/\partial W)^\top = X^\top Z'$, which puts the long
+/// T·B dimension where the micro-kernel sums over it, and splits its rows across threads;
+/// otherwise, the general matrix multiply.
+pub(crate) fn weight_grads<F: FastReal>(
+    errors: ArrayView2<F>,
+    pairs: &mut [(ArrayView2<F>, &mut Array2<F>)],
+    ws: &mut GradWorkspace<F>,
+) {
+    if !F::has_vector_kernel() {
+        for (inputs, grad) in pairs.iter_mut() {
+            general_mat_mul(F::one(), &errors.t(), inputs, F::zero(), *grad);
+        }
+        return;
+    }
+    ws.errors.pack(errors);
+    for (inputs, grad) in pairs.iter_mut() {
+        let (tb, n) = inputs.dim();
+        fit(&mut ws.inputs_t, (n, tb));
+        ws.inputs_t.assign(&inputs.t());
+        fit(&mut ws.grad_t, (n, errors.ncols()));
+        ws.grad_t.fill(F::zero());
+        let parts = parts(n);
+        let jobs: Vec<_> = split_n_ref(ws.inputs_t.view(), Axis(0), parts)
+            .into_iter()
+            .zip(split_n(ws.grad_t.view_mut(), Axis(0), parts))
+            .collect();
+        let errors = &ws.errors;
+        run_parts(jobs, |(a, mut y)| {
+            F::packed_times_add(errors, a, &mut y);
+        });
+        grad.assign(&ws.grad_t.t());
     }
 }
 
