@@ -305,9 +305,9 @@ fn add_product<F: FastReal>(
     }
 }
 
-/// The buffers of [`weight_grads`]; kept in the backward workspaces.
+/// The buffers of [`weight_grads`]; the fast layers keep one in their backward workspaces.
 #[derive(Clone, Debug)]
-pub(crate) struct GradWorkspace<F> {
+pub struct GradWorkspace<F> {
     errors: Panels<F>,   // dL/dz (T·B, G), packed
     inputs_t: Array2<F>, // (N, T·B)  one layer input, transposed
     grad_t: Array2<F>,   // (N, G)  its weight gradient, transposed
@@ -330,7 +330,7 @@ impl<F> Default for GradWorkspace<F> {
 /// computed transposed, $(\partial L/\partial W)^\top = X^\top Z'$, which puts the long
 /// T·B dimension where the micro-kernel sums over it, and splits its rows across threads;
 /// otherwise, the general matrix multiply.
-pub(crate) fn weight_grads<F: FastReal>(
+pub fn weight_grads<F: FastReal>(
     errors: ArrayView2<F>,
     pairs: &mut [(ArrayView2<F>, &mut Array2<F>)],
     ws: &mut GradWorkspace<F>,

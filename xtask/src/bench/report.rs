@@ -212,7 +212,7 @@ impl Results {
         let by = |list: &[(usize, f64)], t: usize| list.iter().find(|p| p.0 == t).map(|p| p.1);
         let _ = writeln!(
             s,
-            "| float32 GEMM peak (ndarray/matrixmultiply, square products) | {} | {} |",
+            "| float32 matrix-multiply peak (best of matrixmultiply and the crate's micro-kernel, square products) | {} | {} |",
             cell(by(&self.peak, 1), "GFLOP/s"),
             cell(by(&self.peak, 2), "GFLOP/s")
         );

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array3, Axis};
 use recurrent::activations::{sigmoid, tanh};
-use recurrent::fast::{FastReal, Panels};
+use recurrent::fast::{weight_grads, FastReal, GradWorkspace, Panels};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
@@ -79,21 +79,42 @@ fn runs(quick: bool) {
     println!("{}", json!({"kind": "bandwidth", "gbs": bandwidth(quick)}));
 }
 
-/// The float32 matrix-multiply peak as this machine's GEMM (ndarray's matrixmultiply)
-/// reaches it: the best of square products of a few sizes, in GFLOP/s.
+/// The float32 matrix-multiply peak on this machine: the best of square products of a few
+/// sizes, by ndarray's matrixmultiply and by the crate's packed micro-kernel (with the
+/// rows split across the threads, as the fast layers split their batch), in GFLOP/s.
 fn gemm_peak(quick: bool) -> f64 {
     let (budget, min_reps) = budget(quick);
+    let threads = recurrent::fast::threads();
     [512, 1024, 1536]
         .iter()
         .map(|&n| {
             let a = Array2::<f32>::from_elem((n, n), 0.5);
             let b = Array2::<f32>::from_elem((n, n), 0.25);
             let mut c = Array2::<f32>::zeros((n, n));
-            let secs = median_secs(budget, min_reps, || {
+            let library = median_secs(budget, min_reps, || {
                 general_mat_mul(1.0, &a, &b, 0.0, &mut c);
                 black_box(&c);
             });
-            2.0 * (n * n * n) as f64 / secs / 1e9
+            let mut packed = Panels::default();
+            packed.pack(b.view());
+            let kernel = median_secs(budget, min_reps, || {
+                std::thread::scope(|scope| {
+                    let rows = n.div_ceil(threads);
+                    for (a, mut c) in a
+                        .axis_chunks_iter(Axis(0), rows)
+                        .zip(c.axis_chunks_iter_mut(Axis(0), rows))
+                    {
+                        let packed = &packed;
+                        scope.spawn(move || {
+                            if !f32::packed_times_add(packed, a, &mut c) {
+                                packed.times_add(a, &mut c);
+                            }
+                        });
+                    }
+                });
+                black_box(&c);
+            });
+            2.0 * (n * n * n) as f64 / library.min(kernel) / 1e9
         })
         .fold(0.0, f64::max)
 }
@@ -241,6 +262,26 @@ fn ablations(quick: bool) {
             config,
             accumulated,
             one,
+        );
+        // That one product: the general multiply, or transposed on the packed errors.
+        let mut ws = GradWorkspace::default();
+        let packed = time(&mut || {
+            let dzf = dz
+                .view()
+                .into_shape_with_order((t * b, g))
+                .expect("contiguous");
+            let hf = hs
+                .view()
+                .into_shape_with_order((t * b, h))
+                .expect("contiguous");
+            weight_grads(dzf, &mut [(hf, &mut dw)], &mut ws);
+            black_box(&dw);
+        });
+        ablation(
+            "that product on the packed micro-kernel, transposed",
+            config,
+            one,
+            packed,
         );
         // The sequential product at this batch: the general multiply, which packs W_hh^T
         // at every call, or W_hh^T packed once and the float32 vector micro-kernel (the
