@@ -32,6 +32,7 @@
 /// with the element-wise loops of the fast layers written to vectorise (no branch, no
 /// call), the compiler uses all of them. The body must inline completely (helpers marked
 /// `#[inline(always)]`), or the called code stays baseline.
+// ANCHOR: multiversion
 macro_rules! multiversion {
     ($(#[$attr:meta])* fn $name:ident<F: FastReal>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$attr])*
@@ -52,6 +53,7 @@ macro_rules! multiversion {
         }
     };
 }
+// ANCHOR_END: multiversion
 
 mod gru;
 mod lstm;

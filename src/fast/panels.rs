@@ -167,6 +167,7 @@ fn times_add_body<F: Real>(w: &Panels<F>, a: &[F], y: &mut [F]) {
     }
 }
 
+// ANCHOR: tile
 /// The portable micro-kernel: `R` rows of `a` (row stride `lda`) times a block of one panel
 /// (its rows NR wide), added to the first `cols` columns of `R` rows of `y` (row stride
 /// `n`). The accumulators are a fixed-size array, which the compiler vectorises.
@@ -196,6 +197,7 @@ fn tile<F: Real, const R: usize>(
         }
     }
 }
+// ANCHOR_END: tile
 
 /// The float32 micro-kernel in AVX-512 instructions: the same tiles as the portable
 /// kernel, with the 4 × 4 accumulators named as registers so that none of them is spilled
@@ -256,6 +258,7 @@ pub(crate) mod avx512 {
         }
     }
 
+    // ANCHOR: avx512_tile
     /// `R` rows of `a` (row stride `lda`) times `kc` rows of one panel (NR wide), added to
     /// `cols` columns of `R` rows of `y` (row stride `n`).
     #[target_feature(enable = "avx512f")]
@@ -293,6 +296,7 @@ pub(crate) mod avx512 {
             }
         }
     }
+    // ANCHOR_END: avx512_tile
 }
 
 #[cfg(test)]
