@@ -170,7 +170,9 @@ fn relu_step_is_the_rectified_pre_activation() {
     })
     .unwrap();
     let h_prev = ndarray::arr2(&[[0.5, -0.2, 2.0]]);
-    let h = rnn.step(Array2::zeros((1, 1)).view(), h_prev.view()).unwrap();
+    let h = rnn
+        .step(Array2::zeros((1, 1)).view(), h_prev.view())
+        .unwrap();
     assert_eq!(h, ndarray::arr2(&[[0.5, 0.0, 2.0]]));
 }
 

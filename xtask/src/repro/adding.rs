@@ -94,9 +94,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     };
     let curve_len = ctx.pick(100, 50);
     let bar = ctx.progress(
-        lengths.iter().map(|&t| seeds_at(t).len()).sum::<usize>()
-            * Cell::ALL.len()
-            * config.steps,
+        lengths.iter().map(|&t| seeds_at(t).len()).sum::<usize>() * Cell::ALL.len() * config.steps,
         "adding",
     );
     let mut curves = Vec::new();

@@ -8,9 +8,7 @@
 use anyhow::Result;
 use recurrent::fast::{FastGru, FastLstm};
 use recurrent::train::{train_on, Data, SequenceModel, TrainConfig, TrainLog};
-use recurrent::{
-    GruConfig, GruForm, Init, LstmConfig, Nonlinearity, Recurrent, Rnn, RnnConfig,
-};
+use recurrent::{GruConfig, GruForm, Init, LstmConfig, Nonlinearity, Recurrent, Rnn, RnnConfig};
 
 /// A row of the classics' tables.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -421,9 +421,14 @@ struct Plain<'a> {
 impl WithCell for Plain<'_> {
     type Out = Run;
     fn with<C: Recurrent<f32>>(self, cell: C) -> Result<Run> {
-        train(cell, self.recipe, self.bench, self.budget, self.seed, |_, _, _| {
-            Ok(())
-        })
+        train(
+            cell,
+            self.recipe,
+            self.bench,
+            self.budget,
+            self.seed,
+            |_, _, _| Ok(()),
+        )
     }
 }
 
