@@ -85,7 +85,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "adding",
         about: "the adding problem at T = 50, 100, 200: RNN, LSTM, GRU against the 1/6 baseline (Hochreiter & Schmidhuber 1997)",
-        minutes: 15.0,
+        minutes: 5.5,
         run: adding::run,
     },
     Experiment {
