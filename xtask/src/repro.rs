@@ -79,7 +79,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "latching",
         about: "information latching: success against T for the RNN, LSTM and GRU (Bengio, Simard & Frasconi 1994)",
-        minutes: 8.0,
+        minutes: 3.2,
         run: latching::run,
     },
     Experiment {
