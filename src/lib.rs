@@ -53,7 +53,7 @@ pub use lstm::{
 };
 pub use params::Params;
 pub use real::Real;
-pub use rnn::{Rnn, RnnBackward, RnnCache, RnnConfig, RnnGrads};
+pub use rnn::{Nonlinearity, Rnn, RnnBackward, RnnCache, RnnConfig, RnnGrads};
 pub use stacked::Stacked;
 
 /// The book's pages, so that `cargo test` compiles and runs every Rust block in them

@@ -20,7 +20,7 @@ use crate::error::{check_shape, dims3, require};
 use crate::init;
 use crate::optim::{clip_grad_norm, Adam, AdamConfig};
 use crate::train::{Data, SequenceModel, TrainConfig};
-use crate::{Params, Real, Result, Rnn, RnnBackward, RnnCache};
+use crate::{Nonlinearity, Params, Real, Result, Rnn, RnnBackward, RnnCache};
 use ndarray::{Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis};
 
 // ANCHOR: penalty
@@ -42,6 +42,12 @@ pub fn gradient_flow_penalty<F: Real>(
     cache: &RnnCache<F>,
     deltas: ArrayView3<F>,
 ) -> Result<(F, RnnBackward<F>)> {
+    // The Jacobian below is tanh's, diag(1 - h_t²) W_hh; a ReLU RNN has a different one.
+    require(
+        rnn.nonlinearity == Nonlinearity::Tanh,
+        "rnn",
+        "Ω is written for tanh units (its Jacobian uses 1 - h²), got a ReLU RNN",
+    )?;
     let hs = cache.hs(); // (T, B, H)
     check_shape("deltas", deltas.shape(), &dims3(hs.dim()))?;
     let (t_len, batch, h) = hs.dim();
@@ -214,6 +220,7 @@ mod tests {
             hidden_size: 4,
             init: Init::Orthogonal { gain: 1.0 },
             seed: 3,
+            ..RnnConfig::default()
         })
         .unwrap();
         rnn.w_xh.fill(1e-6);

@@ -1,12 +1,15 @@
 //! The Elman RNN (Elman 1990) over a batch of sequences, with backpropagation through time.
 //!
-//! $$h_t = \tanh(x_t W_{xh}^\top + h_{t-1} W_{hh}^\top + b)$$
+//! $$h_t = \phi(x_t W_{xh}^\top + h_{t-1} W_{hh}^\top + b)$$
+//!
+//! where $\phi$ is $\tanh$ (the default, as in PyTorch's `nn.RNN`) or the rectifier
+//! $\max(0, a)$ of Le, Jaitly & Hinton (2015)'s IRNN ([`Nonlinearity`]).
 //!
 //! Rows are examples: $x_t$ is (B, D), $h_t$ is (B, H), `w_xh` is (H, D) and `w_hh` is
 //! (H, H), the same layout as PyTorch's `weight_ih_l0` and `weight_hh_l0`. Sequences are
 //! time-major: `xs` is (T, B, D).
 
-use crate::activations::{tanh, tanh_grad_from_output};
+use crate::activations::{relu, tanh, tanh_grad_from_output};
 use crate::cell::{Backward, Recurrent};
 use crate::error::{
     check_sequence_input, check_shape, check_state, check_step_input, dims3, require,
@@ -16,6 +19,47 @@ use crate::params::impl_params;
 use crate::{Real, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
+
+// ANCHOR: nonlinearity
+/// The elementwise function $\phi$ of an [`Rnn`]: $h_t = \phi(a_t)$.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Nonlinearity {
+    /// $\tanh$: bounded, so the state cannot blow up, but $\tanh' = 1 - h^2 < 1$ shrinks
+    /// the error at every step where a unit is away from zero.
+    #[default]
+    Tanh,
+    /// The rectifier $\max(0, a)$ (Le, Jaitly & Hinton 2015): slope exactly 1 wherever a
+    /// unit is active, so with $W_{hh} = I$ the error passes back unchanged; unbounded, so
+    /// a $W_{hh}$ with $\rho > 1$ makes the state itself grow.
+    Relu,
+}
+
+impl Nonlinearity {
+    /// $\phi(a)$.
+    pub fn apply<F: Real>(self, a: F) -> F {
+        match self {
+            Nonlinearity::Tanh => tanh(a),
+            Nonlinearity::Relu => relu(a),
+        }
+    }
+
+    /// $\phi'(a)$ from the output $h = \phi(a)$, so that backward needs only the states:
+    /// $1 - h^2$ for tanh; for the rectifier 1 where $h > 0$ (exactly where $a > 0$) and 0
+    /// elsewhere, taking the slope at the kink $a = 0$ to be 0 as PyTorch does.
+    pub fn grad_from_output<F: Real>(self, h: F) -> F {
+        match self {
+            Nonlinearity::Tanh => tanh_grad_from_output(h),
+            Nonlinearity::Relu => {
+                if h > F::zero() {
+                    F::one()
+                } else {
+                    F::zero()
+                }
+            }
+        }
+    }
+}
+// ANCHOR_END: nonlinearity
 
 /// How to build an [`Rnn`].
 #[derive(Clone, Debug, PartialEq)]
@@ -27,10 +71,15 @@ pub struct RnnConfig {
     /// chapters and small enough that a gradient check runs in a blink.
     pub hidden_size: usize,
     /// How to draw $W_{hh}$. Default [`Init::Uniform`], PyTorch's default, so that results
-    /// compare with `nn.RNN`. $W_{xh}$ and $b$ are always drawn from
-    /// $U(\pm 1/\sqrt{H})$ as PyTorch does, except that `Identity` sets $b = 0$ as Le et
-    /// al. (2015) do.
+    /// compare with `nn.RNN`. $W_{xh}$ and $b$ are drawn from $U(\pm 1/\sqrt{H})$ as
+    /// PyTorch does, except that `Xavier` draws $W_{xh}$ by Glorot's rule with $b = 0$, and
+    /// `Identity` is Le et al. (2015)'s whole recipe: $b = 0$ and $W_{xh}$ from
+    /// $\mathcal N(0, 0.001^2)$ ([`init::IRNN_INPUT_STD`]).
     pub init: Init,
+    /// $\phi$. Default [`Nonlinearity::Tanh`], Elman's and PyTorch's `nn.RNN` default, whose
+    /// bounded states keep an untuned network stable; [`Nonlinearity::Relu`] with
+    /// `Init::Identity` is the IRNN.
+    pub nonlinearity: Nonlinearity,
     /// The seed of every random draw. Default 0: any fixed number makes runs repeatable.
     pub seed: u64,
 }
@@ -41,6 +90,7 @@ impl Default for RnnConfig {
             input_size: 1,
             hidden_size: 32,
             init: Init::Uniform,
+            nonlinearity: Nonlinearity::Tanh,
             seed: 0,
         }
     }
@@ -63,7 +113,7 @@ impl RnnConfig {
     }
 }
 
-/// An Elman RNN layer: its three parameters.
+/// An Elman RNN layer: its three parameters and its nonlinearity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rnn<F> {
     /// $W_{xh}$: (H, D).
@@ -72,6 +122,8 @@ pub struct Rnn<F> {
     pub w_hh: Array2<F>,
     /// $b$: (H,).
     pub b: Array1<F>,
+    /// $\phi$, not a parameter: training never changes it.
+    pub nonlinearity: Nonlinearity,
 }
 
 /// What [`Rnn::forward`] keeps for [`Rnn::backward`]: the inputs and every state.
@@ -131,7 +183,10 @@ impl<F: Real> Rnn<F> {
         let w_hh = config.init.matrix(h, h, &mut rng)?;
         let w_xh = match config.init {
             Init::Xavier => init::xavier_uniform(h, d, &mut rng),
-            _ => init::uniform(h, d, bound, &mut rng),
+            // Le et al. (2015): tiny input weights, so that at the start the state is
+            // mostly the copy W_hh = I makes of the previous one.
+            Init::Identity { .. } => init::normal(h, d, init::IRNN_INPUT_STD, &mut rng),
+            Init::Uniform | Init::Orthogonal { .. } => init::uniform(h, d, bound, &mut rng),
         };
         let b = match config.init {
             Init::Uniform | Init::Orthogonal { .. } => {
@@ -139,7 +194,12 @@ impl<F: Real> Rnn<F> {
             }
             Init::Xavier | Init::Identity { .. } => Array1::zeros(h),
         };
-        Ok(Rnn { w_xh, w_hh, b })
+        Ok(Rnn {
+            w_xh,
+            w_hh,
+            b,
+            nonlinearity: config.nonlinearity,
+        })
     }
 
     /// D.
@@ -163,12 +223,12 @@ impl<F: Real> Rnn<F> {
     }
 
     // ANCHOR: step
-    /// One time step: $h_t = \tanh(x_t W_{xh}^\top + h_{t-1} W_{hh}^\top + b)$.
+    /// One time step: $h_t = \phi(x_t W_{xh}^\top + h_{t-1} W_{hh}^\top + b)$.
     /// `x_t` is (B, D), `h_prev` is (B, H); returns $h_t$ (B, H).
     pub fn step(&self, x_t: ArrayView2<F>, h_prev: ArrayView2<F>) -> Result<Array2<F>> {
         self.check_step(&x_t, &h_prev)?;
         let a_t = x_t.dot(&self.w_xh.t()) + h_prev.dot(&self.w_hh.t()) + &self.b; // (B, H)
-        Ok(a_t.mapv(tanh))
+        Ok(a_t.mapv(|a| self.nonlinearity.apply(a)))
     }
     // ANCHOR_END: step
 
@@ -206,7 +266,8 @@ impl<F: Real> Rnn<F> {
             }; // (B, H)
             let mut a_t = rest.index_axis_mut(Axis(0), 0); // (B, H)
             general_mat_mul(F::one(), &h_prev, &self.w_hh.t(), F::one(), &mut a_t);
-            a_t.mapv_inplace(tanh);
+            let phi = self.nonlinearity;
+            a_t.mapv_inplace(|a| phi.apply(a));
         }
         Ok(RnnCache {
             xs,
@@ -229,7 +290,8 @@ impl<F: Real> Rnn<F> {
         check_shape("dhs", dhs.shape(), &dims3(cache.hs.dim()))?;
         let (t_len, batch, h) = cache.hs.dim();
         let mut dh_total = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/dh_t
-        let mut das = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/da_t, a_t before tanh
+        let mut das = Array3::zeros((t_len, batch, h)); // (T, B, H)  dL/da_t, a_t before φ
+        let phi = self.nonlinearity;
         let mut dh_next = Array2::zeros((batch, h)); // (B, H)  dL/dh_t through h_{t+1}
         for t in (0..t_len).rev() {
             let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
@@ -241,7 +303,7 @@ impl<F: Real> Rnn<F> {
             Zip::from(&mut da_t)
                 .and(&dh_t)
                 .and(cache.hs.index_axis(Axis(0), t))
-                .for_each(|da, &dh, &h_t| *da = dh * tanh_grad_from_output(h_t));
+                .for_each(|da, &dh, &h_t| *da = dh * phi.grad_from_output(h_t));
             // dL/dh_{t-1} (the part through h_t) = da_t W_hh
             general_mat_mul(F::one(), &da_t, &self.w_hh, F::zero(), &mut dh_next);
         }
@@ -275,6 +337,7 @@ impl<F: Real> Rnn<F> {
         let mut dh0 = Array2::zeros((batch, h)); // (B, H)
         let mut delta = Array2::zeros((batch, h)); // (B, H)  error from step s, now at h_t
         let mut share = Array2::zeros((batch, h)); // (B, H)  that error's part of dL/da_t
+        let phi = self.nonlinearity;
         for s in (0..t_len).rev() {
             let injected = dhs.index_axis(Axis(0), s); // (B, H)
                                                        // No loss reads h_s (a many-to-one task reads h_T only): nothing to carry back,
@@ -290,7 +353,7 @@ impl<F: Real> Rnn<F> {
                 Zip::from(&mut share)
                     .and(&delta)
                     .and(cache.hs.index_axis(Axis(0), t))
-                    .for_each(|sh, &dh, &h_t| *sh = dh * tanh_grad_from_output(h_t));
+                    .for_each(|sh, &dh, &h_t| *sh = dh * phi.grad_from_output(h_t));
                 let mut da_t = das.index_axis_mut(Axis(0), t); // (B, H)
                 da_t += &share;
                 general_mat_mul(F::one(), &share, &self.w_hh, F::zero(), &mut delta);

@@ -263,6 +263,7 @@ impl<F: Real> SequenceModel<F> {
             hidden_size,
             init,
             seed,
+            ..RnnConfig::default()
         })?;
         SequenceModel::with_cell(rnn, task, seed)
     }

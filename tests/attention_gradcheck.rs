@@ -147,6 +147,7 @@ fn encoder_decoder_backward_matches_central_differences() {
                 hidden_size: h,
                 init: Init::Uniform,
                 seed: s,
+                ..RnnConfig::default()
             })
             .unwrap()
         };

@@ -139,6 +139,7 @@ fn rnn(d: usize, h: usize, seed: u64) -> Rnn<f64> {
         hidden_size: h,
         init: Init::Uniform,
         seed,
+        ..RnnConfig::default()
     })
     .unwrap()
 }

@@ -32,6 +32,7 @@ fn check_penalty(seed: u64, init: Init) {
         hidden_size: h,
         init,
         seed,
+        ..RnnConfig::default()
     })
     .unwrap();
     let xs = random3((t, b, d), &mut r);
@@ -59,6 +60,7 @@ fn check_penalty(seed: u64, init: Init) {
             w_xh: v[0].clone().into_dimensionality::<Ix2>().unwrap(),
             w_hh: v[1].clone().into_dimensionality::<Ix2>().unwrap(),
             b: v[2].clone().into_dimensionality().unwrap(),
+            nonlinearity: recurrent::Nonlinearity::Tanh,
         };
         let xs = v[3].clone().into_dimensionality::<Ix3>().unwrap();
         let h0 = v[4].clone().into_dimensionality::<Ix2>().unwrap();
@@ -94,6 +96,7 @@ fn penalty_with_the_true_errors_of_a_loss_is_differentiable_the_same_way() {
         hidden_size: 4,
         init: Init::Uniform,
         seed: 7,
+        ..RnnConfig::default()
     })
     .unwrap();
     let xs = random3((5, 2, 3), &mut r);

@@ -101,6 +101,7 @@ fn float32_agrees_with_float64() {
         w_xh: rnn.w_xh.mapv(|v| v as f32),
         w_hh: rnn.w_hh.mapv(|v| v as f32),
         b: rnn.b.mapv(|v| v as f32),
+        nonlinearity: recurrent::Nonlinearity::Tanh,
     };
     let c64 = rnn.forward(xs.view(), h0.view()).unwrap();
     let c32 = rnn32

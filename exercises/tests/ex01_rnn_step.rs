@@ -56,6 +56,7 @@ impl Step {
             w_xh: self.w_xh.clone(),
             w_hh: self.w_hh.clone(),
             b: self.b.clone(),
+            nonlinearity: recurrent::Nonlinearity::Tanh,
         };
         rnn.step(self.x.view(), self.h_prev.view())
             .expect("the reference step")

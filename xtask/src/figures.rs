@@ -378,6 +378,7 @@ fn bptt_cost(generated: &Path, quick: bool) -> Result<()> {
         hidden_size: h,
         init: Init::Uniform,
         seed: 0,
+        ..RnnConfig::default()
     })?;
     let lens = [25, 50, 100, 200, 400, 800];
     let bar = progress(lens.len(), "timing BPTT against T");

@@ -61,8 +61,8 @@ pub const EXPERIMENTS: &[Experiment] = &[
     },
     Experiment {
         name: "remedies",
-        about: "every remedy on the same tasks: clipping, truncation, identity/orthogonal init, Ω, ESN, LSTM, GRU",
-        minutes: 10.5,
+        about: "every remedy on the same tasks: clipping, truncation, identity/orthogonal init, IRNN, Ω, ESN, LSTM, GRU",
+        minutes: 5.1,
         run: remedies::run,
     },
     Experiment {
@@ -80,13 +80,13 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "latching",
         about: "information latching: success against T for the RNN, LSTM and GRU (Bengio, Simard & Frasconi 1994)",
-        minutes: 8.0,
+        minutes: 3.2,
         run: latching::run,
     },
     Experiment {
         name: "adding",
         about: "the adding problem at T = 50, 100, 200: RNN, LSTM, GRU against the 1/6 baseline (Hochreiter & Schmidhuber 1997)",
-        minutes: 15.0,
+        minutes: 5.5,
         run: adding::run,
     },
     Experiment {
@@ -98,7 +98,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "ablation",
         about: "which gates matter: Greff's LSTM variants, forget bias 1 and the GRU on three tasks",
-        minutes: 11.5,
+        minutes: 2.4,
         run: ablation::run,
     },
     Experiment {

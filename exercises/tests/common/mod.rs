@@ -119,6 +119,7 @@ impl Problem {
             w_xh: self.w_xh.clone(),
             w_hh: self.w_hh.clone(),
             b: self.b.clone(),
+            nonlinearity: recurrent::Nonlinearity::Tanh,
         }
     }
 

@@ -1,7 +1,7 @@
 //! `cargo xtask repro adding`: Hochreiter & Schmidhuber (1997)'s adding problem at
-//! T = 50, 100, 200 for the RNN, LSTM and GRU, several seeds: held-out MSE against the 1/6
-//! baseline, their 0.04 criterion (rescaled to our target), sequences to a training MSE of
-//! 0.01, and wall time.
+//! T = 50, 100, 200 for the RNN, LSTM and GRU (three seeds at T = 100, one at T = 50 and
+//! T = 200): held-out MSE against the 1/6 baseline, their 0.04 criterion (rescaled to our
+//! target), sequences to a training MSE of 0.01, and wall time.
 //!
 //! Writes `adding.md` / `adding.csv` (the table), `adding-loss.svg` (training loss at
 //! T = 100, seed 0), `adding-mse.svg` (held-out MSE against T), `adding-setup.md` and
@@ -76,7 +76,13 @@ impl Runs {
 /// Runs the experiment.
 pub fn run(ctx: &Ctx) -> Result<()> {
     let lengths: Vec<usize> = ctx.pick(vec![50, 100, 200], vec![20, 50]);
-    let seeds: Vec<u64> = (0..ctx.pick(3, 1)).collect();
+    // Three seeds at T = 100, where the issue's criterion is judged (the LSTM below 0.01,
+    // the RNN not); one at T = 50 and T = 200, where three seeds of an earlier full run
+    // agreed on every cell's outcome (commit c4f1769). Three everywhere took 15 CPU-minutes;
+    // the full run must stay under ten.
+    let seeds_at = |seq_len: usize| -> Vec<u64> {
+        (0..ctx.pick(if seq_len == 100 { 3 } else { 1 }, 1)).collect()
+    };
     let config = TrainConfig {
         hidden_size: 32,
         batch_size: 32,
@@ -88,7 +94,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     };
     let curve_len = ctx.pick(100, 50);
     let bar = ctx.progress(
-        lengths.len() * Cell::ALL.len() * seeds.len() * config.steps,
+        lengths.iter().map(|&t| seeds_at(t).len()).sum::<usize>() * Cell::ALL.len() * config.steps,
         "adding",
     );
     let mut curves = Vec::new();
@@ -96,6 +102,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let mut runs: Vec<Vec<Runs>> = Vec::new();
     for &seq_len in &lengths {
         let task = Task::Adding { seq_len };
+        let seeds = seeds_at(seq_len);
         let mut per_cell = Vec::new();
         for cell in Cell::ALL {
             let mut r = Runs::default();
@@ -166,14 +173,14 @@ pub fn run(ctx: &Ctx) -> Result<()> {
                     "{:.0} ({} of {} seeds)",
                     mean(&reached),
                     reached.len(),
-                    seeds.len()
+                    r.mse.len()
                 )
             };
             table.row(vec![
                 seq_len.to_string(),
                 cell.name().into(),
                 mean_std(&r.mse, 4),
-                format!("{}/{}", r.solved(), seeds.len()),
+                format!("{}/{}", r.solved(), r.mse.len()),
                 mean_std(&r.within, 3),
                 sequences,
                 format!("{:.1}", mean(&r.secs)),
@@ -209,9 +216,13 @@ pub fn run(ctx: &Ctx) -> Result<()> {
                 .collect(),
         })
         .collect();
+    let seed_counts: Vec<String> = lengths
+        .iter()
+        .map(|&t| format!("{} at T = {t}", seeds_at(t).len()))
+        .collect();
     let title = format!(
-        "Adding problem: held-out MSE, mean of {} seeds",
-        seeds.len()
+        "Adding problem: held-out MSE, mean over seeds ({})",
+        seed_counts.join(", ")
     );
     ctx.write_svg("adding-mse", |path| {
         line_chart(
@@ -234,8 +245,8 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             "Every cell has H = {} units and a linear read-out of h_T; Adam (step {}), batch \
              {}, {} steps ({} training sequences), gradient-norm clipping at {}, full BPTT, \
              float32. The LSTM's forget-gate bias starts at 1; the RNN is tanh with PyTorch's \
-             uniform initialisation. {} seed(s) ({:?}) per cell and T; a seed draws the \
-             weights and the data. Held-out MSE and the 0.08 tolerance are measured on {} \
+             uniform initialisation. Seeds per cell: {}; a seed draws the weights and the \
+             data. Held-out MSE and the 0.08 tolerance are measured on {} \
              fresh sequences; \"training sequences to MSE 0.01\" is when the training MSE, \
              averaged over {WINDOW} steps, first fell below 0.01, averaged over the seeds \
              that got there.\n",
@@ -245,16 +256,19 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             config.steps,
             config.steps * config.batch_size,
             config.clip_norm,
-            seeds.len(),
-            seeds,
+            lengths
+                .iter()
+                .map(|&t| format!("{:?} at T = {t}", seeds_at(t)))
+                .collect::<Vec<_>>()
+                .join(", "),
             config.eval_size
         ),
     )?;
-    ctx.write_text("adding-verdict", &verdict(&lengths, &runs, seeds.len()))
+    ctx.write_text("adding-verdict", &verdict(&lengths, &runs))
 }
 
 /// Per T, which cells got below 0.01 on how many seeds, and the worst seed's MSE.
-fn verdict(lengths: &[usize], runs: &[Vec<Runs>], seeds: usize) -> String {
+fn verdict(lengths: &[usize], runs: &[Vec<Runs>]) -> String {
     let mut lines = Vec::new();
     for (&seq_len, per_cell) in lengths.iter().zip(runs) {
         let parts: Vec<String> = Cell::ALL
@@ -262,12 +276,22 @@ fn verdict(lengths: &[usize], runs: &[Vec<Runs>], seeds: usize) -> String {
             .zip(per_cell)
             .map(|(cell, r)| {
                 let worst = r.mse.iter().copied().fold(f64::MIN, f64::max);
-                format!(
-                    "{} below 0.01 on {} of {seeds} seeds (worst seed {:.4})",
-                    cell.name(),
-                    r.solved(),
-                    worst
-                )
+                let seeds = r.mse.len();
+                if seeds == 1 {
+                    format!(
+                        "{} below 0.01 on {} of 1 seed (MSE {:.4})",
+                        cell.name(),
+                        r.solved(),
+                        worst
+                    )
+                } else {
+                    format!(
+                        "{} below 0.01 on {} of {seeds} seeds (worst seed {:.4})",
+                        cell.name(),
+                        r.solved(),
+                        worst
+                    )
+                }
             })
             .collect();
         lines.push(format!("- T = {seq_len}: {}.", parts.join("; ")));

@@ -8,13 +8,17 @@
 use anyhow::Result;
 use recurrent::fast::{FastGru, FastLstm};
 use recurrent::train::{train_on, Data, SequenceModel, TrainConfig, TrainLog};
-use recurrent::{GruConfig, GruForm, Init, LstmConfig, Recurrent, Rnn, RnnConfig};
+use recurrent::{GruConfig, GruForm, Init, LstmConfig, Nonlinearity, Recurrent, Rnn, RnnConfig};
 
 /// A row of the classics' tables.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Cell {
     /// The Elman RNN with tanh, PyTorch's uniform initialisation.
     Rnn,
+    /// Le, Jaitly & Hinton (2015)'s IRNN: the Elman RNN with ReLU units, $W_{hh} = I$,
+    /// $b = 0$ and input weights from $\mathcal N(0, 0.001^2)$. Not in [`Cell::ALL`]: an
+    /// experiment that wants it names it.
+    Irnn,
     /// The standard LSTM (PyTorch's), forget-gate bias 1 (Gers et al. 2000; Jozefowicz et
     /// al. 2015): the cell starts out remembering.
     Lstm,
@@ -23,13 +27,14 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// The three, in the order of the tables.
+    /// The three the classics compare, in the order of the tables.
     pub const ALL: [Cell; 3] = [Cell::Rnn, Cell::Lstm, Cell::Gru];
 
     /// The row label.
     pub fn name(self) -> &'static str {
         match self {
             Cell::Rnn => "RNN",
+            Cell::Irnn => "IRNN",
             Cell::Lstm => "LSTM",
             Cell::Gru => "GRU",
         }
@@ -79,13 +84,21 @@ pub trait WithCell {
 
 impl Cell {
     /// Builds this cell for inputs of width `d` with `h` units from `seed` (the fast f32
-    /// LSTM and GRU; the readable RNN) and hands it to `then`.
+    /// LSTM and GRU; the readable RNN and IRNN) and hands it to `then`.
     pub fn build<W: WithCell>(self, d: usize, h: usize, seed: u64, then: W) -> Result<W::Out> {
         match self {
             Cell::Rnn => then.with(Rnn::<f32>::new(&RnnConfig {
                 input_size: d,
                 hidden_size: h,
                 init: Init::Uniform,
+                nonlinearity: Nonlinearity::Tanh,
+                seed,
+            })?),
+            Cell::Irnn => then.with(Rnn::<f32>::new(&RnnConfig {
+                input_size: d,
+                hidden_size: h,
+                init: Init::Identity { scale: 1.0 },
+                nonlinearity: Nonlinearity::Relu,
                 seed,
             })?),
             Cell::Lstm => then.with(FastLstm::<f32>::new(&LstmConfig {

@@ -45,6 +45,7 @@ fn loss_and_grad(b: f64) -> Result<(f64, f64)> {
         w_xh: arr2(&[[0.0]]),
         w_hh: arr2(&[[W]]),
         b: arr1(&[b]),
+        nonlinearity: recurrent::Nonlinearity::Tanh,
     };
     let xs = Array3::zeros((T, 1, 1)); // (T, B, D): no input, the dynamics alone
     let cache = rnn.forward(xs.view(), Array2::zeros((1, 1)).view())?;

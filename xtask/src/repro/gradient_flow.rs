@@ -191,6 +191,7 @@ fn rnn(sizes: &Sizes, seed: u64) -> Result<Rnn<f64>> {
         hidden_size: sizes.hidden,
         init: Init::Uniform,
         seed,
+        ..RnnConfig::default()
     })?)
 }
 

@@ -7,7 +7,8 @@
 //! clipping; the same with the gradient clipped by its global norm (Pascanu et al. 2013) or
 //! element-wise by value (Karpathy's min-char-rnn); and, on top of norm clipping, one change
 //! each: truncated BPTT(k) with a k shorter and a k longer than the task's dependency,
-//! identity and orthogonal initialisation of $W_{hh}$, Pascanu's gradient-flow penalty Ω,
+//! identity and orthogonal initialisation of $W_{hh}$, Le et al.'s IRNN (ReLU units from
+//! the identity), Pascanu's gradient-flow penalty Ω,
 //! the LSTM with forget bias 1 and the GRU. The echo state network, which trains no
 //! recurrent weight at all, gets a ridge readout on the same data.
 //!
@@ -29,9 +30,11 @@ use recurrent::spectral::spectral_radius;
 use recurrent::tasks::{Batch, Targets};
 use recurrent::train::{Evaluated, SequenceModel, Task};
 use recurrent::{
-    Gru, GruConfig, GruForm, Init, Lstm, LstmConfig, Params, Recurrent, Rnn, RnnConfig,
+    Gru, GruConfig, GruForm, Init, Lstm, LstmConfig, Nonlinearity, Params, Recurrent, Rnn,
+    RnnConfig,
 };
 
+use super::cells::{Cell, WithCell};
 use super::plot::{line_chart, Chart, Series};
 use super::{mean_std, Ctx, Table};
 
@@ -57,6 +60,8 @@ enum Truncation {
 #[derive(Clone, Copy, PartialEq)]
 enum Net {
     Rnn(Init),
+    /// Le et al.'s IRNN, built as the classics build it.
+    Irnn,
     Lstm,
     Gru,
     Esn,
@@ -158,6 +163,14 @@ fn recipes() -> Vec<Recipe> {
             full,
             0.0,
         ),
+        Recipe {
+            name: "IRNN: ReLU, identity init",
+            net: Net::Irnn,
+            opt: Opt::Adam,
+            clip: norm,
+            truncation: full,
+            alpha: 0.0,
+        },
         rnn(
             "RNN: orthogonal init",
             Opt::Adam,
@@ -341,6 +354,7 @@ fn fit(recipe: &Recipe, bench: &Bench, budget: &Budget, seed: u64) -> Result<Run
                 input_size: d,
                 hidden_size: h,
                 init,
+                nonlinearity: Nonlinearity::Tanh,
                 seed,
             })?;
             let alpha = recipe.alpha;
@@ -381,7 +395,40 @@ fn fit(recipe: &Recipe, bench: &Bench, budget: &Budget, seed: u64) -> Result<Run
             })?;
             train(gru, recipe, bench, budget, seed, |_, _, _| Ok(()))
         }
+        Net::Irnn => Cell::Irnn.build(
+            d,
+            h,
+            seed,
+            Plain {
+                recipe,
+                bench,
+                budget,
+                seed,
+            },
+        ),
         Net::Esn => fit_esn(bench, budget, seed),
+    }
+}
+
+/// [`train`] with nothing added to the gradients, for a cell that `cells` builds.
+struct Plain<'a> {
+    recipe: &'a Recipe,
+    bench: &'a Bench,
+    budget: &'a Budget,
+    seed: u64,
+}
+
+impl WithCell for Plain<'_> {
+    type Out = Run;
+    fn with<C: Recurrent<f32>>(self, cell: C) -> Result<Run> {
+        train(
+            cell,
+            self.recipe,
+            self.bench,
+            self.budget,
+            self.seed,
+            |_, _, _| Ok(()),
+        )
     }
 }
 
@@ -713,6 +760,7 @@ fn write_tables(
             vec![
                 "RNN: Adam, clip norm",
                 "RNN: identity init (tanh)",
+                "IRNN: ReLU, identity init",
                 "RNN: orthogonal init",
                 "LSTM, forget bias 1",
             ],
@@ -821,40 +869,49 @@ fn write_initial_flow(ctx: &Ctx, bench: &Bench, budget: &Budget) -> Result<()> {
         &format!("log10 ‖dL/dh₁‖/‖dL/dh_T‖, {}", bench.label),
     ]);
     let (d, h) = (bench.task.input_size(), budget.hidden);
-    let rows: [(&str, Option<Init>); 6] = [
-        ("RNN, uniform (PyTorch)", Some(Init::Uniform)),
-        ("RNN, identity (tanh)", Some(Init::Identity { scale: 1.0 })),
-        ("RNN, orthogonal", Some(Init::Orthogonal { gain: 1.0 })),
+    let rows: [(&str, Option<(Init, Nonlinearity)>); 7] = [
+        (
+            "RNN, uniform (PyTorch)",
+            Some((Init::Uniform, Nonlinearity::Tanh)),
+        ),
+        (
+            "RNN, identity (tanh)",
+            Some((Init::Identity { scale: 1.0 }, Nonlinearity::Tanh)),
+        ),
+        (
+            "IRNN (ReLU, identity)",
+            Some((Init::Identity { scale: 1.0 }, Nonlinearity::Relu)),
+        ),
+        (
+            "RNN, orthogonal",
+            Some((Init::Orthogonal { gain: 1.0 }, Nonlinearity::Tanh)),
+        ),
         ("LSTM, forget bias 0", None),
         ("LSTM, forget bias 1", None),
         ("GRU", None),
     ];
-    for (k, (name, init)) in rows.into_iter().enumerate() {
+    for (name, rnn) in rows {
         let (mut rhos, mut sigmas, mut flows) = (Vec::new(), Vec::new(), Vec::new());
         for seed in 0..budget.seeds {
             let batch = bench
                 .task
                 .batch::<f64>(budget.eval, &mut rng(seed.wrapping_add(7)))?;
-            let dhs = match (init, k) {
-                (Some(init), _) => {
-                    let model = SequenceModel::<f64>::new(&bench.task, h, init, seed)?;
+            let dhs = match (rnn, name) {
+                (Some((init, nonlinearity)), _) => {
+                    let rnn = Rnn::<f64>::new(&RnnConfig {
+                        input_size: d,
+                        hidden_size: h,
+                        init,
+                        nonlinearity,
+                        seed,
+                    })?;
+                    let model = SequenceModel::with_cell(rnn, &bench.task, seed)?;
                     let w = &model.rnn.w_hh;
                     rhos.push(spectral_radius(w.view())?);
                     sigmas.push(spectral_radius(w.t().dot(w).view())?.sqrt());
                     model.evaluate(&batch, None)?.rnn.dhs
                 }
-                (None, 3 | 4) => {
-                    let lstm = Lstm::<f64>::new(&LstmConfig {
-                        input_size: d,
-                        hidden_size: h,
-                        forget_bias: if k == 4 { FORGET_BIAS } else { 0.0 },
-                        seed,
-                        ..LstmConfig::default()
-                    })?;
-                    let model = SequenceModel::with_cell(lstm, &bench.task, seed)?;
-                    model.evaluate(&batch, None)?.rnn.dhs
-                }
-                (None, _) => {
+                (None, "GRU") => {
                     let gru = Gru::<f64>::new(&GruConfig {
                         input_size: d,
                         hidden_size: h,
@@ -862,6 +919,21 @@ fn write_initial_flow(ctx: &Ctx, bench: &Bench, budget: &Budget) -> Result<()> {
                         seed,
                     })?;
                     let model = SequenceModel::with_cell(gru, &bench.task, seed)?;
+                    model.evaluate(&batch, None)?.rnn.dhs
+                }
+                (None, _) => {
+                    let lstm = Lstm::<f64>::new(&LstmConfig {
+                        input_size: d,
+                        hidden_size: h,
+                        forget_bias: if name.ends_with("bias 1") {
+                            FORGET_BIAS
+                        } else {
+                            0.0
+                        },
+                        seed,
+                        ..LstmConfig::default()
+                    })?;
+                    let model = SequenceModel::with_cell(lstm, &bench.task, seed)?;
                     model.evaluate(&batch, None)?.rnn.dhs
                 }
             };
@@ -901,9 +973,11 @@ fn write_setup(ctx: &Ctx, benches: &[Bench], budget: &Budget) -> Result<()> {
          global gradient norm to {clip_n} when it is larger (Pascanu et al. 2013); *clip \
          value* clamps every entry into ±{clip_v} (min-char-rnn, which clips before an \
          adaptive optimiser, Adagrad). Every row below *RNN: Adam, clip norm* keeps Adam \
-         with norm clipping at {clip_n} and changes one thing. The identity initialisation \
-         is Le et al.'s (2015) $W_{{hh}} = I$, $b = 0$, but on the crate's tanh RNN, not \
-         their ReLU one. Ω has weight α = {alpha}. The LSTM (forget bias {fb}) and GRU are \
+         with norm clipping at {clip_n} and changes one thing. Two rows start from Le et \
+         al.'s (2015) initialisation, $W_{{hh}} = I$, $b = 0$ and input weights from \
+         $\\mathcal N(0, 0.001^2)$: *IRNN* is their network, with ReLU units; *identity \
+         init (tanh)* is the same start on tanh units, which separates what the \
+         initialisation does from what the rectifier does. Ω has weight α = {alpha}. The LSTM (forget bias {fb}) and GRU are \
          the crate's fast f32 cells. The echo state network has N = {n} tanh units, spectral \
          radius {rho}, input and bias scale {esn_in} and a ridge readout (λ = 1e-6) fitted \
          on {esn_train} sequences, each run from the zero state. {seeds} seeds (0 to {last}) \
