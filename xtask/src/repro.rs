@@ -62,7 +62,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "remedies",
         about: "every remedy on the same tasks: clipping, truncation, identity/orthogonal init, IRNN, Ω, ESN, LSTM, GRU",
-        minutes: 5.1,
+        minutes: 5.0,
         run: remedies::run,
     },
     Experiment {
@@ -80,19 +80,19 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "latching",
         about: "information latching: success against T for the RNN, LSTM and GRU (Bengio, Simard & Frasconi 1994)",
-        minutes: 3.2,
+        minutes: 3.6,
         run: latching::run,
     },
     Experiment {
         name: "adding",
         about: "the adding problem at T = 50, 100, 200: RNN, LSTM, GRU against the 1/6 baseline (Hochreiter & Schmidhuber 1997)",
-        minutes: 5.5,
+        minutes: 6.3,
         run: adding::run,
     },
     Experiment {
         name: "reber",
         about: "the embedded Reber grammar: RNN, LSTM, GRU, the critical symbol over seeds and budgets (Hochreiter & Schmidhuber 1997)",
-        minutes: 4.7,
+        minutes: 2.0,
         run: reber::run,
     },
     Experiment {
@@ -104,7 +104,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "kinds",
         about: "the kinds of sequence task trained (RNN/LSTM/GRU, 3 seeds); latency of a bidirectional layer",
-        minutes: 5.0,
+        minutes: 2.7,
         run: kinds::run,
     },
     Experiment {
@@ -116,7 +116,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "word-lm",
         about: "a word LSTM on Shakespeare with <unk>/<eos>: held-out perplexity, sentence probabilities, next words, samples",
-        minutes: 4.6,
+        minutes: 2.1,
         run: word_lm::run,
     },
     Experiment {
