@@ -122,7 +122,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "inside",
         about: "looking inside a 2-layer char LSTM on Shakespeare: interpretable cells, tanh(c) as coloured text, gate saturation (Karpathy et al. 2015)",
-        minutes: 10.1,
+        minutes: 3.5,
         run: inside::run,
     },
     Experiment {
