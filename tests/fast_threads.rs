@@ -3,11 +3,14 @@
 
 use ndarray::Array3;
 use rand::Rng;
-use recurrent::fast::{threads, FastGru, FastLstm, MIN_ROWS_PER_THREAD};
+use recurrent::fast::{parts, threads, FastGru, FastLstm, MIN_ROWS_PER_THREAD};
 use recurrent::gru::GruConfig;
 use recurrent::init::rng;
 use recurrent::lstm::LstmConfig;
 use recurrent::{Params, Recurrent};
+
+/// Units: large enough that the recurrence is worth two threads.
+const HIDDEN: usize = 64;
 
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
@@ -16,7 +19,7 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 /// Forward and backward of `fast` and `readable` on the same data: outputs, input and
 /// state gradients, and every parameter gradient agree to 1e-12.
 fn agree<A: Recurrent<f64>, B: Recurrent<f64>>(fast: &A, readable: &B, batch: usize) {
-    let (t, d, h) = (5, 3, 7);
+    let (t, d, h) = (20, 3, HIDDEN);
     let mut r = rng(11);
     let xs = Array3::from_shape_simple_fn((t, batch, d), || r.random_range(-1.0..1.0));
     let dhs = Array3::from_shape_simple_fn((t, batch, h), || r.random_range(-1.0..1.0));
@@ -55,18 +58,22 @@ fn a_batch_split_across_two_threads_gives_the_readable_numbers() {
         2,
         "the thread count was read before this test set it"
     );
-    // Two parts, the second one row longer than the first.
+    // Two parts, the second one row longer than the first; enough work for two threads.
     let batch = 2 * MIN_ROWS_PER_THREAD + 1;
+    assert_eq!(
+        parts(batch, 2.0 * (20 * batch * HIDDEN * 3 * HIDDEN) as f64),
+        2
+    );
     let lstm = recurrent::Lstm::<f64>::new(&LstmConfig {
         input_size: 3,
-        hidden_size: 7,
+        hidden_size: HIDDEN,
         ..LstmConfig::default()
     })
     .unwrap();
     agree(&FastLstm::from_lstm(&lstm).unwrap(), &lstm, batch);
     let gru = recurrent::Gru::<f64>::new(&GruConfig {
         input_size: 3,
-        hidden_size: 7,
+        hidden_size: HIDDEN,
         ..GruConfig::default()
     })
     .unwrap();

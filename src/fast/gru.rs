@@ -215,7 +215,7 @@ impl<F: FastReal> FastGru<F> {
         // x_t W_ih^T + b_ih for every step: one (T·B, D)·(D, 3H) product.
         let mut gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
         Zip::from(gx_flat.rows_mut()).for_each(|mut g| g.assign(&self.b_ih));
-        let n = parts(t_len * batch);
+        let n = parts(t_len * batch, 2.0 * (t_len * batch * d * 3 * h) as f64);
         let x_parts = split_n_ref(flat(xs_c.view()), Axis(0), n);
         let jobs: Vec<_> = x_parts
             .into_iter()
@@ -226,7 +226,7 @@ impl<F: FastReal> FastGru<F> {
         });
 
         // Each part of the batch runs the whole sequence on its own thread, as the LSTM's.
-        let n = parts(batch);
+        let n = parts(batch, 2.0 * (t_len * batch * h * 3 * h) as f64);
         let mut jobs = Vec::with_capacity(n);
         let mut hs = split_n(hs.view_mut(), Axis(1), n).into_iter();
         let mut gates = split_n(gates.view_mut(), Axis(1), n).into_iter();
@@ -311,7 +311,7 @@ impl<F: FastReal> FastGru<F> {
         w_hh.pack(self.w_hh.view());
         {
             // Back through time, each part of the batch on its own thread, as forward.
-            let n = parts(batch);
+            let n = parts(batch, 2.0 * (t_len * batch * h * 3 * h) as f64);
             let mut jobs = Vec::with_capacity(n);
             let mut dhs = split_n_ref(dhs.view(), Axis(1), n).into_iter();
             let mut gates = split_n_ref(cache.gates.view(), Axis(1), n).into_iter();

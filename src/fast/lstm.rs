@@ -264,7 +264,7 @@ impl<F: FastReal> FastLstm<F> {
                 .for_each(|z, &bi, &bh| *z = bi + bh)
         });
         // Split by rows across the threads, as the recurrence below.
-        let n = parts(t_len * batch);
+        let n = parts(t_len * batch, 2.0 * (t_len * batch * d * 4 * h) as f64);
         let x_parts = split_n_ref(flat(xs_c.view()), Axis(0), n);
         let jobs: Vec<_> = x_parts
             .into_iter()
@@ -276,7 +276,7 @@ impl<F: FastReal> FastLstm<F> {
 
         // The recurrence of one example never reads another's: each part of the batch runs
         // the whole sequence on a thread of its own ([`super::threads`]).
-        let n = parts(batch);
+        let n = parts(batch, 2.0 * (t_len * batch * h * 4 * h) as f64);
         let mut jobs = Vec::with_capacity(n);
         let mut hs = split_n(hs.view_mut(), Axis(1), n).into_iter();
         let mut cs = split_n(cs.view_mut(), Axis(1), n).into_iter();
@@ -365,7 +365,7 @@ impl<F: FastReal> FastLstm<F> {
         w_hh.pack(self.w_hh.view());
         {
             // Back through time, each part of the batch on its own thread, as forward.
-            let n = parts(batch);
+            let n = parts(batch, 2.0 * (t_len * batch * h * 4 * h) as f64);
             let mut jobs = Vec::with_capacity(n);
             let mut dhs = split_n_ref(dhs.view(), Axis(1), n).into_iter();
             let mut acts = split_n_ref(cache.acts.view(), Axis(1), n).into_iter();

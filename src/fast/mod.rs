@@ -82,6 +82,8 @@ pub trait FastReal: Real {
     fn fast_sigmoid(self) -> Self;
     /// $\tanh(x)$.
     fn fast_tanh(self) -> Self;
+    /// $e^x$ (the softmax of a language-model head needs it).
+    fn fast_exp(self) -> Self;
     /// Whether this type has a vector micro-kernel on this processor (float32 with
     /// AVX-512), so that [`FastReal::packed_times_add`] does the product.
     fn has_vector_kernel() -> bool;
@@ -97,6 +99,9 @@ impl FastReal for f64 {
     }
     fn fast_tanh(self) -> f64 {
         activations::tanh(self)
+    }
+    fn fast_exp(self) -> f64 {
+        self.exp()
     }
     fn has_vector_kernel() -> bool {
         false
@@ -116,6 +121,10 @@ impl FastReal for f32 {
         // tanh(x) = 1 - 2 / (e^{2x} + 1): one exponential and one division, no branch.
         // Near 0 this loses relative (not absolute) precision, which no network notices.
         1.0 - 2.0 / (exp_f32(2.0 * self) + 1.0)
+    }
+    #[inline(always)]
+    fn fast_exp(self) -> f32 {
+        exp_f32(self)
     }
     fn has_vector_kernel() -> bool {
         #[cfg(target_arch = "x86_64")]
@@ -195,10 +204,18 @@ pub fn threads() -> usize {
     })
 }
 
-/// Into how many parts to split a batch of `batch` rows: [`threads`], but no part under
-/// [`MIN_ROWS_PER_THREAD`] rows.
-pub(crate) fn parts(batch: usize) -> usize {
-    threads().min(batch / MIN_ROWS_PER_THREAD).max(1)
+/// Floating-point operations below which a piece of work stays on one thread: starting a
+/// thread costs tens of microseconds, what a single core does in about a million FLOPs.
+pub const MIN_FLOPS_PER_THREAD: f64 = 4e6;
+
+/// Into how many parts to split `rows` rows of work costing `flops` in all: [`threads`],
+/// but no part under [`MIN_ROWS_PER_THREAD`] rows or [`MIN_FLOPS_PER_THREAD`].
+pub fn parts(rows: usize, flops: f64) -> usize {
+    let by_work = (flops / MIN_FLOPS_PER_THREAD) as usize;
+    threads()
+        .min(rows / MIN_ROWS_PER_THREAD)
+        .min(by_work)
+        .max(1)
 }
 
 /// `a` cut along `axis` into `n` consecutive parts of nearly equal size.
@@ -350,7 +367,7 @@ pub fn weight_grads<F: FastReal>(
         ws.inputs_t.assign(&inputs.t());
         fit(&mut ws.grad_t, (n, errors.ncols()));
         ws.grad_t.fill(F::zero());
-        let parts = parts(n);
+        let parts = parts(n, 2.0 * (n * tb * errors.ncols()) as f64);
         let jobs: Vec<_> = split_n_ref(ws.inputs_t.view(), Axis(0), parts)
             .into_iter()
             .zip(split_n(ws.grad_t.view_mut(), Axis(0), parts))

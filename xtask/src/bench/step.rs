@@ -6,10 +6,11 @@
 //! `nn.GRU`, `nn.Linear`, `F.cross_entropy` and `torch.optim.SGD`.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array3, ArrayView3, Axis, Zip};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Zip};
 use rand::Rng;
 use recurrent::fast::{
-    FastGru, FastGruBackward, FastGruCache, FastLstm, FastLstmBackward, FastLstmCache,
+    weight_grads, FastGru, FastGruBackward, FastGruCache, FastLstm, FastLstmBackward,
+    FastLstmCache, FastReal, GradWorkspace, Panels,
 };
 use recurrent::gru::GruConfig;
 use recurrent::init::{rng, uniform};
@@ -218,14 +219,17 @@ pub fn layer(cell: Cell, path: Path, batch: usize, h: usize) -> Box<dyn Layer> {
 /// The model (a recurrent layer and the head), one batch of data, and the head's buffers.
 pub struct Model {
     layer: Box<dyn Layer>,
-    xs: Array3<f32>,     // (T, B, V)  one-hot inputs
-    targets: Vec<usize>, // (T·B,)  the next symbol at every step
-    w: Array2<f32>,      // (V, H)  the head
-    b: Array1<f32>,      // (V,)
-    logits: Array2<f32>, // (T·B, V), then dL/dlogits
-    dw: Array2<f32>,     // (V, H)
-    db: Array1<f32>,     // (V,)
-    dhs: Array3<f32>,    // (T, B, H)  dL/dh_t from the head
+    xs: Array3<f32>,       // (T, B, V)  one-hot inputs
+    targets: Vec<usize>,   // (T·B,)  the next symbol at every step
+    w: Array2<f32>,        // (V, H)  the head
+    b: Array1<f32>,        // (V,)
+    logits: Array2<f32>,   // (T·B, V), then dL/dlogits
+    dw: Array2<f32>,       // (V, H)
+    db: Array1<f32>,       // (V,)
+    dhs: Array3<f32>,      // (T, B, H)  dL/dh_t from the head
+    w_t: Panels<f32>,      // W^T (H, V), packed for the logits
+    w_packed: Panels<f32>, // W (V, H), packed for dL/dh_t
+    dw_ws: GradWorkspace<f32>,
 }
 
 impl Model {
@@ -246,23 +250,31 @@ impl Model {
             dw: Array2::zeros((VOCAB, h)),
             db: Array1::zeros(VOCAB),
             dhs: Array3::zeros((t, b, h)),
+            w_t: Panels::default(),
+            w_packed: Panels::default(),
+            dw_ws: GradWorkspace::default(),
         }
     }
 
     /// Forward through the layer and the head; returns the mean cross-entropy and leaves
-    /// dL/dlogits in `self.logits`.
+    /// dL/dlogits in `self.logits`. The head's products run on the crate's packed
+    /// micro-kernel where it has one, as the recurrent layer's do, and its exponentials
+    /// are the fast layers' vectorisable ones.
     pub fn forward(&mut self) -> f32 {
         self.layer.forward(self.xs.view());
         let hs = self.layer.outputs();
         let (t, b, h) = hs.dim();
         let hs = hs.into_shape_with_order((t * b, h)).expect("contiguous"); // (T·B, H)
         Zip::from(self.logits.rows_mut()).for_each(|mut l| l.assign(&self.b));
-        general_mat_mul(1.0, &hs, &self.w.t(), 1.0, &mut self.logits);
+        self.w_t.pack(self.w.t());
+        if !rows_on_threads(&self.w_t, hs, self.logits.view_mut()) {
+            general_mat_mul(1.0, &hs, &self.w.t(), 1.0, &mut self.logits);
+        }
         let n = (t * b) as f32;
         let mut loss = 0.0;
         for (mut row, &y) in self.logits.rows_mut().into_iter().zip(&self.targets) {
             let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            row.mapv_inplace(|v| (v - max).exp());
+            row.mapv_inplace(|v| (v - max).fast_exp());
             let sum = row.sum();
             loss += sum.ln() - row[y].ln();
             // dL/dlogit = (softmax - onehot) / N
@@ -279,7 +291,11 @@ impl Model {
             let hs = self.layer.outputs();
             let (t, b, h) = hs.dim();
             let hs = hs.into_shape_with_order((t * b, h)).expect("contiguous"); // (T·B, H)
-            general_mat_mul(1.0, &self.logits.t(), &hs, 0.0, &mut self.dw);
+            weight_grads(
+                self.logits.view(),
+                &mut [(hs, &mut self.dw)],
+                &mut self.dw_ws,
+            );
             self.db.fill(0.0);
             for row in self.logits.rows() {
                 self.db += &row;
@@ -289,7 +305,11 @@ impl Model {
                 .view_mut()
                 .into_shape_with_order((t * b, h))
                 .expect("contiguous"); // (T·B, H)
-            general_mat_mul(1.0, &self.logits, &self.w, 0.0, &mut dhs);
+            dhs.fill(0.0);
+            self.w_packed.pack(self.w.view());
+            if !rows_on_threads(&self.w_packed, self.logits.view(), dhs.view_mut()) {
+                general_mat_mul(1.0, &self.logits, &self.w, 0.0, &mut dhs);
+            }
         }
         self.layer.backward(self.dhs.view());
         self.layer.sgd();
@@ -297,6 +317,30 @@ impl Model {
         self.b.scaled_add(-LR, &self.db);
         loss
     }
+}
+
+/// `y += a · W` on the packed micro-kernel, the rows of `a` and `y` split across
+/// threads as the fast layers split their batch ([`recurrent::fast::parts`]); false (and
+/// nothing done) where there is no micro-kernel.
+fn rows_on_threads(w: &Panels<f32>, a: ArrayView2<f32>, mut y: ArrayViewMut2<f32>) -> bool {
+    if !f32::has_vector_kernel() {
+        return false;
+    }
+    let (k, n) = w.dim();
+    let parts = recurrent::fast::parts(a.nrows(), 2.0 * (a.nrows() * k * n) as f64);
+    if parts == 1 {
+        return f32::packed_times_add(w, a, &mut y);
+    }
+    let rows = a.nrows().div_ceil(parts);
+    std::thread::scope(|scope| {
+        for (a, mut y) in a
+            .axis_chunks_iter(Axis(0), rows)
+            .zip(y.axis_chunks_iter_mut(Axis(0), rows))
+        {
+            scope.spawn(move || f32::packed_times_add(w, a, &mut y));
+        }
+    });
+    true
 }
 
 /// Floating-point operations of the matrix products of a step (the element-wise work is
