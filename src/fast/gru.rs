@@ -11,8 +11,8 @@
 //! reset-before form needs $r_t$ before its third product, two multiplies per step.
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n,
-    split_n_ref, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
+    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n, store,
+    weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -216,7 +216,7 @@ impl<F: FastReal> FastGru<F> {
         let mut gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
         Zip::from(gx_flat.rows_mut()).for_each(|mut g| g.assign(&self.b_ih));
         let n = parts(t_len * batch, 2.0 * (t_len * batch * d * 3 * h) as f64);
-        let x_parts = split_n_ref(flat(xs_c.view()), Axis(0), n);
+        let x_parts = split_n(flat(xs_c.view()), Axis(0), n);
         let jobs: Vec<_> = x_parts
             .into_iter()
             .zip(split_n(gx_flat, Axis(0), n))
@@ -313,10 +313,10 @@ impl<F: FastReal> FastGru<F> {
             // Back through time, each part of the batch on its own thread, as forward.
             let n = parts(batch, 2.0 * (t_len * batch * h * 3 * h) as f64);
             let mut jobs = Vec::with_capacity(n);
-            let mut dhs = split_n_ref(dhs.view(), Axis(1), n).into_iter();
-            let mut gates = split_n_ref(cache.gates.view(), Axis(1), n).into_iter();
-            let mut gh_n = split_n_ref(cache.gh_n.view(), Axis(1), n).into_iter();
-            let mut hs = split_n_ref(cache.hs.view(), Axis(1), n).into_iter();
+            let mut dhs = split_n(dhs.view(), Axis(1), n).into_iter();
+            let mut gates = split_n(cache.gates.view(), Axis(1), n).into_iter();
+            let mut gh_n = split_n(cache.gh_n.view(), Axis(1), n).into_iter();
+            let mut hs = split_n(cache.hs.view(), Axis(1), n).into_iter();
             let mut dh_total = split_n(dh_total.view_mut(), Axis(1), n).into_iter();
             let mut dgx = split_n(dgx.view_mut(), Axis(1), n).into_iter();
             let mut dgh = split_n(dgh.view_mut(), Axis(1), n).into_iter();

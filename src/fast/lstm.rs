@@ -8,8 +8,8 @@
 //! and so are the parameter names; only the bookkeeping differs (see [`crate::fast`]).
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n,
-    split_n_ref, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
+    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n, store,
+    weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -265,7 +265,7 @@ impl<F: FastReal> FastLstm<F> {
         });
         // Split by rows across the threads, as the recurrence below.
         let n = parts(t_len * batch, 2.0 * (t_len * batch * d * 4 * h) as f64);
-        let x_parts = split_n_ref(flat(xs_c.view()), Axis(0), n);
+        let x_parts = split_n(flat(xs_c.view()), Axis(0), n);
         let jobs: Vec<_> = x_parts
             .into_iter()
             .zip(split_n(z_flat, Axis(0), n))
@@ -367,10 +367,10 @@ impl<F: FastReal> FastLstm<F> {
             // Back through time, each part of the batch on its own thread, as forward.
             let n = parts(batch, 2.0 * (t_len * batch * h * 4 * h) as f64);
             let mut jobs = Vec::with_capacity(n);
-            let mut dhs = split_n_ref(dhs.view(), Axis(1), n).into_iter();
-            let mut acts = split_n_ref(cache.acts.view(), Axis(1), n).into_iter();
-            let mut cs = split_n_ref(cache.cs.view(), Axis(1), n).into_iter();
-            let mut tanh_cs = split_n_ref(cache.tanh_cs.view(), Axis(1), n).into_iter();
+            let mut dhs = split_n(dhs.view(), Axis(1), n).into_iter();
+            let mut acts = split_n(cache.acts.view(), Axis(1), n).into_iter();
+            let mut cs = split_n(cache.cs.view(), Axis(1), n).into_iter();
+            let mut tanh_cs = split_n(cache.tanh_cs.view(), Axis(1), n).into_iter();
             let mut dh_total = split_n(dh_total.view_mut(), Axis(1), n).into_iter();
             let mut dz_parts = split_n(dzs.view_mut(), Axis(1), n).into_iter();
             let mut dh_next = split_n(dh_next.view_mut(), Axis(0), n).into_iter();

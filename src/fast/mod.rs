@@ -218,34 +218,38 @@ pub fn parts(rows: usize, flops: f64) -> usize {
         .max(1)
 }
 
-/// `a` cut along `axis` into `n` consecutive parts of nearly equal size.
-pub(crate) fn split_n<'a, F, D: ndarray::RemoveAxis>(
-    a: ndarray::ArrayViewMut<'a, F, D>,
-    axis: Axis,
-    n: usize,
-) -> Vec<ndarray::ArrayViewMut<'a, F, D>> {
-    let mut out = Vec::with_capacity(n);
-    let mut rest = a;
-    for k in (1..=n).rev() {
-        let take = rest.len_of(axis) / k;
-        let (part, tail) = rest.split_at(axis, take);
-        out.push(part);
-        rest = tail;
-    }
-    out
+/// An array view that splits in two along an axis: ndarray's `ArrayView` and
+/// `ArrayViewMut`, which have the method but share no trait for it.
+pub(crate) trait Split: Sized {
+    fn len_along(&self, axis: Axis) -> usize;
+    fn split_in_two(self, axis: Axis, at: usize) -> (Self, Self);
 }
 
-/// [`split_n`] for a read-only view.
-pub(crate) fn split_n_ref<'a, F, D: ndarray::RemoveAxis>(
-    a: ndarray::ArrayView<'a, F, D>,
-    axis: Axis,
-    n: usize,
-) -> Vec<ndarray::ArrayView<'a, F, D>> {
+impl<F, D: ndarray::RemoveAxis> Split for ndarray::ArrayView<'_, F, D> {
+    fn len_along(&self, axis: Axis) -> usize {
+        self.len_of(axis)
+    }
+    fn split_in_two(self, axis: Axis, at: usize) -> (Self, Self) {
+        self.split_at(axis, at)
+    }
+}
+
+impl<F, D: ndarray::RemoveAxis> Split for ndarray::ArrayViewMut<'_, F, D> {
+    fn len_along(&self, axis: Axis) -> usize {
+        self.len_of(axis)
+    }
+    fn split_in_two(self, axis: Axis, at: usize) -> (Self, Self) {
+        self.split_at(axis, at)
+    }
+}
+
+/// `a` cut along `axis` into `n` consecutive parts of nearly equal size.
+pub(crate) fn split_n<V: Split>(a: V, axis: Axis, n: usize) -> Vec<V> {
     let mut out = Vec::with_capacity(n);
     let mut rest = a;
     for k in (1..=n).rev() {
-        let take = rest.len_of(axis) / k;
-        let (part, tail) = rest.split_at(axis, take);
+        let take = rest.len_along(axis) / k;
+        let (part, tail) = rest.split_in_two(axis, take);
         out.push(part);
         rest = tail;
     }
@@ -368,7 +372,7 @@ pub fn weight_grads<F: FastReal>(
         fit(&mut ws.grad_t, (n, errors.ncols()));
         ws.grad_t.fill(F::zero());
         let parts = parts(n, 2.0 * (n * tb * errors.ncols()) as f64);
-        let jobs: Vec<_> = split_n_ref(ws.inputs_t.view(), Axis(0), parts)
+        let jobs: Vec<_> = split_n(ws.inputs_t.view(), Axis(0), parts)
             .into_iter()
             .zip(split_n(ws.grad_t.view_mut(), Axis(0), parts))
             .collect();

@@ -245,15 +245,15 @@ fn ablations(quick: bool) {
             }
             black_box(&dw);
         });
+        let dzf = dz
+            .view()
+            .into_shape_with_order((t * b, g))
+            .expect("contiguous"); // (T·B, 4H)
+        let hf = hs
+            .view()
+            .into_shape_with_order((t * b, h))
+            .expect("contiguous"); // (T·B, H)
         let one = time(&mut || {
-            let dzf = dz
-                .view()
-                .into_shape_with_order((t * b, g))
-                .expect("contiguous");
-            let hf = hs
-                .view()
-                .into_shape_with_order((t * b, h))
-                .expect("contiguous");
             general_mat_mul(1.0, &dzf.t(), &hf, 0.0, &mut dw);
             black_box(&dw);
         });
@@ -266,14 +266,6 @@ fn ablations(quick: bool) {
         // That one product: the general multiply, or transposed on the packed errors.
         let mut ws = GradWorkspace::default();
         let packed = time(&mut || {
-            let dzf = dz
-                .view()
-                .into_shape_with_order((t * b, g))
-                .expect("contiguous");
-            let hf = hs
-                .view()
-                .into_shape_with_order((t * b, h))
-                .expect("contiguous");
             weight_grads(dzf, &mut [(hf, &mut dw)], &mut ws);
             black_box(&dw);
         });
