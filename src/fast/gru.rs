@@ -11,8 +11,8 @@
 //! reset-before form needs $r_t$ before its third product, two multiplies per step.
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n, store,
-    weight_grads, FastReal, GradWorkspace, Panels, LANES,
+    add_product, add_product_split, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut,
+    split_n, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -215,15 +215,7 @@ impl<F: FastReal> FastGru<F> {
         // x_t W_ih^T + b_ih for every step: one (T·B, D)·(D, 3H) product.
         let mut gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
         Zip::from(gx_flat.rows_mut()).for_each(|mut g| g.assign(&self.b_ih));
-        let n = parts(t_len * batch, 2.0 * (t_len * batch * d * 3 * h) as f64);
-        let x_parts = split_n(flat(xs_c.view()), Axis(0), n);
-        let jobs: Vec<_> = x_parts
-            .into_iter()
-            .zip(split_n(gx_flat, Axis(0), n))
-            .collect();
-        run_parts(jobs, |(x, mut g)| {
-            add_product(x, self.w_ih.t(), w_ih_t, &mut g)
-        });
+        add_product_split(flat(xs_c.view()), self.w_ih.t(), w_ih_t, gx_flat);
 
         // Each part of the batch runs the whole sequence on its own thread, as the LSTM's.
         let n = parts(batch, 2.0 * (t_len * batch * h * 3 * h) as f64);

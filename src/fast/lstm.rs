@@ -8,8 +8,8 @@
 //! and so are the parameter names; only the bookkeeping differs (see [`crate::fast`]).
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut, split_n, store,
-    weight_grads, FastReal, GradWorkspace, Panels, LANES,
+    add_product, add_product_split, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut,
+    split_n, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -263,16 +263,8 @@ impl<F: FastReal> FastLstm<F> {
                 .and(&self.b_hh)
                 .for_each(|z, &bi, &bh| *z = bi + bh)
         });
-        // Split by rows across the threads, as the recurrence below.
-        let n = parts(t_len * batch, 2.0 * (t_len * batch * d * 4 * h) as f64);
-        let x_parts = split_n(flat(xs_c.view()), Axis(0), n);
-        let jobs: Vec<_> = x_parts
-            .into_iter()
-            .zip(split_n(z_flat, Axis(0), n))
-            .collect();
-        run_parts(jobs, |(x, mut z)| {
-            add_product(x, self.w_ih.t(), w_ih_t, &mut z)
-        });
+        // Split by rows across the threads, as the recurrence below is.
+        add_product_split(flat(xs_c.view()), self.w_ih.t(), w_ih_t, z_flat);
 
         // The recurrence of one example never reads another's: each part of the batch runs
         // the whole sequence on a thread of its own ([`super::threads`]).

@@ -384,6 +384,23 @@ pub fn weight_grads<F: FastReal>(
     }
 }
 
+/// [`add_product`] with the rows of `a` and `y` split across threads ([`parts`]): the
+/// input projection of a whole sequence, or a language-model head.
+pub fn add_product_split<F: FastReal>(
+    a: ArrayView2<F>,
+    w: ArrayView2<F>,
+    packed: &Panels<F>,
+    y: ArrayViewMut2<F>,
+) {
+    let (k, n) = w.dim();
+    let parts = parts(a.nrows(), 2.0 * (a.nrows() * k * n) as f64);
+    let jobs: Vec<_> = split_n(a, Axis(0), parts)
+        .into_iter()
+        .zip(split_n(y, Axis(0), parts))
+        .collect();
+    run_parts(jobs, |(a, mut y)| add_product(a, w, packed, &mut y));
+}
+
 /// Views a contiguous (T, B, N) array as (T·B, N): one matrix of all time steps' rows.
 fn flat<F>(a: ArrayView3<'_, F>) -> ArrayView2<'_, F> {
     let (t, b, n) = a.dim();

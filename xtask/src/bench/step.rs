@@ -5,12 +5,11 @@
 //! BPTT and a plain SGD update. `scripts/pytorch/bench.py` does the same with `nn.LSTM` /
 //! `nn.GRU`, `nn.Linear`, `F.cross_entropy` and `torch.optim.SGD`.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array1, Array2, Array3, ArrayView3, Axis, Zip};
 use rand::Rng;
 use recurrent::fast::{
-    weight_grads, FastGru, FastGruBackward, FastGruCache, FastLstm, FastLstmBackward,
-    FastLstmCache, FastReal, GradWorkspace, Panels,
+    add_product_split, weight_grads, FastGru, FastGruBackward, FastGruCache, FastLstm,
+    FastLstmBackward, FastLstmCache, FastReal, GradWorkspace, Panels,
 };
 use recurrent::gru::GruConfig;
 use recurrent::init::{rng, uniform};
@@ -267,9 +266,7 @@ impl Model {
         let hs = hs.into_shape_with_order((t * b, h)).expect("contiguous"); // (T·B, H)
         Zip::from(self.logits.rows_mut()).for_each(|mut l| l.assign(&self.b));
         self.w_t.pack(self.w.t());
-        if !rows_on_threads(&self.w_t, hs, self.logits.view_mut()) {
-            general_mat_mul(1.0, &hs, &self.w.t(), 1.0, &mut self.logits);
-        }
+        add_product_split(hs, self.w.t(), &self.w_t, self.logits.view_mut());
         let n = (t * b) as f32;
         let mut loss = 0.0;
         for (mut row, &y) in self.logits.rows_mut().into_iter().zip(&self.targets) {
@@ -307,9 +304,7 @@ impl Model {
                 .expect("contiguous"); // (T·B, H)
             dhs.fill(0.0);
             self.w_packed.pack(self.w.view());
-            if !rows_on_threads(&self.w_packed, self.logits.view(), dhs.view_mut()) {
-                general_mat_mul(1.0, &self.logits, &self.w, 0.0, &mut dhs);
-            }
+            add_product_split(self.logits.view(), self.w.view(), &self.w_packed, dhs);
         }
         self.layer.backward(self.dhs.view());
         self.layer.sgd();
@@ -317,30 +312,6 @@ impl Model {
         self.b.scaled_add(-LR, &self.db);
         loss
     }
-}
-
-/// `y += a · W` on the packed micro-kernel, the rows of `a` and `y` split across
-/// threads as the fast layers split their batch ([`recurrent::fast::parts`]); false (and
-/// nothing done) where there is no micro-kernel.
-fn rows_on_threads(w: &Panels<f32>, a: ArrayView2<f32>, mut y: ArrayViewMut2<f32>) -> bool {
-    if !f32::has_vector_kernel() {
-        return false;
-    }
-    let (k, n) = w.dim();
-    let parts = recurrent::fast::parts(a.nrows(), 2.0 * (a.nrows() * k * n) as f64);
-    if parts == 1 {
-        return f32::packed_times_add(w, a, &mut y);
-    }
-    let rows = a.nrows().div_ceil(parts);
-    std::thread::scope(|scope| {
-        for (a, mut y) in a
-            .axis_chunks_iter(Axis(0), rows)
-            .zip(y.axis_chunks_iter_mut(Axis(0), rows))
-        {
-            scope.spawn(move || f32::packed_times_add(w, a, &mut y));
-        }
-    });
-    true
 }
 
 /// Floating-point operations of the matrix products of a step (the element-wise work is
