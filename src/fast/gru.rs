@@ -11,7 +11,7 @@
 //! reset-before form needs $r_t$ before its third product, two multiplies per step.
 
 use super::{
-    add_product, add_product_split, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut,
+    add_product, fit, flat, flat_mut, lanes, parts, product_split, run_parts, slice, slice_mut,
     split_n, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
@@ -213,9 +213,14 @@ impl<F: FastReal> FastGru<F> {
         w_hh_t.pack(self.w_hh.t());
 
         // x_t W_ih^T + b_ih for every step: one (T·B, D)·(D, 3H) product.
-        let mut gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
-        Zip::from(gx_flat.rows_mut()).for_each(|mut g| g.assign(&self.b_ih));
-        add_product_split(flat(xs_c.view()), self.w_ih.t(), w_ih_t, gx_flat);
+        let gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
+        product_split(
+            flat(xs_c.view()),
+            self.w_ih.t(),
+            w_ih_t,
+            Some(self.b_ih.view()),
+            gx_flat,
+        );
 
         // Each part of the batch runs the whole sequence on its own thread, as the LSTM's.
         let n = parts(batch, 2.0 * (t_len * batch * h * 3 * h) as f64);
@@ -413,14 +418,13 @@ impl<F: FastReal> FastGru<F> {
         let dgh_flat = flat(dgh); // (T·B, 3H)
         let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
         let xs = flat(cache.xs.view()); // (T·B, D)
-        weight_grads(dgx_flat, &mut [(xs, &mut grads.w_ih)], ws);
-        weight_grads(dgh_flat, &mut [(h_prev, &mut grads.w_hh)], ws);
-        grads.b_ih.fill(F::zero());
-        grads.b_hh.fill(F::zero());
-        for (gx, gh) in dgx_flat.rows().into_iter().zip(dgh_flat.rows()) {
-            grads.b_ih += &gx;
-            grads.b_hh += &gh;
-        }
+        weight_grads(dgx_flat, &mut [(xs, &mut grads.w_ih)], &mut grads.b_ih, ws);
+        weight_grads(
+            dgh_flat,
+            &mut [(h_prev, &mut grads.w_hh)],
+            &mut grads.b_hh,
+            ws,
+        );
     }
     // ANCHOR_END: param_grads
 }

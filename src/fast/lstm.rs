@@ -8,7 +8,7 @@
 //! and so are the parameter names; only the bookkeeping differs (see [`crate::fast`]).
 
 use super::{
-    add_product, add_product_split, fit, flat, flat_mut, lanes, parts, run_parts, slice, slice_mut,
+    add_product, fit, flat, flat_mut, lanes, parts, product_split, run_parts, slice, slice_mut,
     split_n, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
@@ -46,6 +46,7 @@ pub struct FastLstmCache<F> {
     hs: Array3<F>,      // (T+1, B, H)  h_0, h_1, ..., h_T
     cs: Array3<F>,      // (T+1, B, H)  c_0, c_1, ..., c_T
     tanh_cs: Array3<F>, // (T, B, H)  tanh(c_t), kept so the backward pass needs no tanh
+    bias: Array1<F>,    // (4H,)  b_ih + b_hh
     w_ih_t: Panels<F>,  // W_ih^T (D, 4H), packed for the input projection
     w_hh_t: Panels<F>,  // W_hh^T (H, 4H), packed for the recurrent product of every step
 }
@@ -58,6 +59,7 @@ impl<F: FastReal> Default for FastLstmCache<F> {
             hs: Array3::zeros((0, 0, 0)),
             cs: Array3::zeros((0, 0, 0)),
             tanh_cs: Array3::zeros((0, 0, 0)),
+            bias: Array1::zeros(0),
             w_ih_t: Panels::default(),
             w_hh_t: Panels::default(),
         }
@@ -239,6 +241,7 @@ impl<F: FastReal> FastLstm<F> {
             hs,
             cs,
             tanh_cs,
+            bias,
             w_ih_t,
             w_hh_t,
         } = cache;
@@ -255,16 +258,17 @@ impl<F: FastReal> FastLstm<F> {
 
         // The input half of every gate at every step, x_t W_ih^T + b_ih + b_hh, does not
         // depend on the recurrence: one (T·B, D)·(D, 4H) product, the largest and most
-        // efficient of the pass, written where the activations will be.
-        let mut z_flat = flat_mut(acts.view_mut()); // (T·B, 4H)
-        Zip::from(z_flat.rows_mut()).for_each(|mut z| {
-            Zip::from(&mut z)
-                .and(&self.b_ih)
-                .and(&self.b_hh)
-                .for_each(|z, &bi, &bh| *z = bi + bh)
-        });
-        // Split by rows across the threads, as the recurrence below is.
-        add_product_split(flat(xs_c.view()), self.w_ih.t(), w_ih_t, z_flat);
+        // efficient of the pass, written where the activations will be, and split by rows
+        // across the threads, as the recurrence below is.
+        *bias = &self.b_ih + &self.b_hh; // (4H,)
+        let z_flat = flat_mut(acts.view_mut()); // (T·B, 4H)
+        product_split(
+            flat(xs_c.view()),
+            self.w_ih.t(),
+            w_ih_t,
+            Some(bias.view()),
+            z_flat,
+        );
 
         // The recurrence of one example never reads another's: each part of the batch runs
         // the whole sequence on a thread of its own ([`super::threads`]).
@@ -464,12 +468,9 @@ impl<F: FastReal> FastLstm<F> {
         weight_grads(
             dz_flat,
             &mut [(xs, &mut grads.w_ih), (h_prev, &mut grads.w_hh)],
+            &mut grads.b_ih,
             ws,
         );
-        grads.b_ih.fill(F::zero());
-        for row in dz_flat.rows() {
-            grads.b_ih += &row;
-        }
         grads.b_hh.assign(&grads.b_ih);
     }
     // ANCHOR_END: param_grads

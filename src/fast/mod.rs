@@ -58,6 +58,7 @@ macro_rules! multiversion {
 mod gru;
 mod lstm;
 mod panels;
+mod pool;
 
 pub use gru::{FastGru, FastGruBackward, FastGruCache};
 pub use lstm::{FastLstm, FastLstmBackward, FastLstmCache};
@@ -66,7 +67,10 @@ pub use panels::{Panels, KC, MR, NR};
 use crate::activations;
 use crate::Real;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
+use ndarray::{
+    s, Array1, Array2, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2,
+    ArrayViewMut3, Axis,
+};
 
 /// Whether the processor runs AVX-512F (the standard library checks once, then caches).
 #[cfg(target_arch = "x86_64")]
@@ -88,7 +92,8 @@ pub trait FastReal: Real {
     /// AVX-512), so that [`FastReal::packed_times_add`] does the product.
     fn has_vector_kernel() -> bool;
     /// `y += a · W` with a vector micro-kernel for this type on this processor, if there
-    /// is one; returns whether it did the product.
+    /// is one; returns whether it did the product. `y` must be in standard layout; `a` may
+    /// be in any layout with non-negative strides (a transposed view included).
     fn packed_times_add(w: &Panels<Self>, a: ArrayView2<Self>, y: &mut ArrayViewMut2<Self>)
         -> bool;
 }
@@ -135,7 +140,7 @@ impl FastReal for f32 {
     fn packed_times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) -> bool {
         #[cfg(target_arch = "x86_64")]
         if avx512() {
-            let (a, y) = w.slices(a, y);
+            let y = y.as_slice_mut().expect("y in standard layout");
             panels::avx512::times_add(w, a, y);
             return true;
         }
@@ -211,11 +216,13 @@ pub const MIN_FLOPS_PER_THREAD: f64 = 4e6;
 /// Into how many parts to split `rows` rows of work costing `flops` in all: [`threads`],
 /// but no part under [`MIN_ROWS_PER_THREAD`] rows or [`MIN_FLOPS_PER_THREAD`].
 pub fn parts(rows: usize, flops: f64) -> usize {
+    parts_of(rows / MIN_ROWS_PER_THREAD, flops)
+}
+
+/// [`threads`], but at most `most` parts and none under [`MIN_FLOPS_PER_THREAD`].
+fn parts_of(most: usize, flops: f64) -> usize {
     let by_work = (flops / MIN_FLOPS_PER_THREAD) as usize;
-    threads()
-        .min(rows / MIN_ROWS_PER_THREAD)
-        .min(by_work)
-        .max(1)
+    threads().min(most).min(by_work).max(1)
 }
 
 /// An array view that splits in two along an axis: ndarray's `ArrayView` and
@@ -245,30 +252,41 @@ impl<F, D: ndarray::RemoveAxis> Split for ndarray::ArrayViewMut<'_, F, D> {
 
 /// `a` cut along `axis` into `n` consecutive parts of nearly equal size.
 pub(crate) fn split_n<V: Split>(a: V, axis: Axis, n: usize) -> Vec<V> {
-    let mut out = Vec::with_capacity(n);
+    let len = a.len_along(axis);
+    let bounds: Vec<usize> = (0..=n).map(|p| p * len / n).collect();
+    split_at_bounds(a, axis, &bounds)
+}
+
+/// `a` cut along `axis` into the parts `bounds[p]..bounds[p + 1]` (`bounds` rising from 0
+/// to the length of `a` along `axis`).
+fn split_at_bounds<V: Split>(a: V, axis: Axis, bounds: &[usize]) -> Vec<V> {
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
     let mut rest = a;
-    for k in (1..=n).rev() {
-        let take = rest.len_along(axis) / k;
-        let (part, tail) = rest.split_in_two(axis, take);
+    for pair in bounds.windows(2) {
+        let (part, tail) = rest.split_in_two(axis, pair[1] - pair[0]);
         out.push(part);
         rest = tail;
     }
     out
 }
 
-/// Runs `work` on every item of `jobs`, the first on this thread and each other on a thread
-/// of its own, and returns when all are done.
+/// Runs `work` on every item of `jobs`, the first on this thread and each other on a
+/// worker of the [`pool`] (threads kept from one call to the next), and returns when all
+/// are done.
 pub(crate) fn run_parts<J: Send>(jobs: Vec<J>, work: impl Fn(J) + Sync) {
-    std::thread::scope(|scope| {
-        let mut jobs = jobs.into_iter();
-        let first = jobs.next();
-        for job in jobs {
-            let work = &work;
-            scope.spawn(move || work(job));
-        }
-        if let Some(job) = first {
-            work(job);
-        }
+    let n = jobs.len();
+    // Each job is taken by exactly one part; the lock is uncontended.
+    let slots: Vec<std::sync::Mutex<Option<J>>> = jobs
+        .into_iter()
+        .map(|j| std::sync::Mutex::new(Some(j)))
+        .collect();
+    pool::run(n, &|i| {
+        let job = slots[i]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .expect("each part runs once");
+        work(job);
     });
 }
 
@@ -331,65 +349,137 @@ fn add_product<F: FastReal>(
 /// The buffers of [`weight_grads`]; the fast layers keep one in their backward workspaces.
 #[derive(Clone, Debug)]
 pub struct GradWorkspace<F> {
-    errors: Panels<F>,   // dL/dz (T·B, G), packed
-    inputs_t: Array2<F>, // (N, T·B)  one layer input, transposed
-    grad_t: Array2<F>,   // (N, G)  its weight gradient, transposed
+    parts: Vec<GradPart<F>>, // one per thread
 }
 
 impl<F> Default for GradWorkspace<F> {
     fn default() -> Self {
-        GradWorkspace {
+        GradWorkspace { parts: Vec::new() }
+    }
+}
+
+/// One thread's buffers in [`weight_grads`].
+#[derive(Clone, Debug)]
+struct GradPart<F> {
+    errors: Panels<F>, // dL/dz (T·B, its columns of G), packed
+    grad_t: Array2<F>, // (N, its columns of G)  a weight gradient, transposed
+}
+
+impl<F> Default for GradPart<F> {
+    fn default() -> Self {
+        GradPart {
             errors: Panels::default(),
-            inputs_t: Array2::from_shape_vec((0, 0), Vec::new()).expect("empty"),
             grad_t: Array2::from_shape_vec((0, 0), Vec::new()).expect("empty"),
         }
     }
 }
 
+// ANCHOR: weight_grads
 /// Weight gradients over all time steps at once, `grad = errorsᵀ · inputs` for each
-/// (inputs (T·B, N), grad (G, N)) pair, with `errors` (T·B, G) the pre-activation errors.
+/// (inputs (T·B, N), grad (G, N)) pair, and `bias`, the column sums of `errors` (T·B, G),
+/// the pre-activation errors.
 ///
-/// With a vector kernel, the errors are packed once into panels and each gradient is
-/// computed transposed, $(\partial L/\partial W)^\top = X^\top Z'$, which puts the long
-/// T·B dimension where the micro-kernel sums over it, and splits its rows across threads;
-/// otherwise, the general matrix multiply.
+/// With a vector kernel, each gradient is computed transposed, $(\partial L/\partial
+/// W)^\top = X^\top Z'$, which puts the long T·B dimension where the micro-kernel sums
+/// over it; $X^\top$ is read in place (a transposed view). The columns of the errors are
+/// shared out among the threads a panel at a time: each thread packs its own columns and
+/// computes its own rows of every gradient, so nothing runs on one thread alone. Without a
+/// vector kernel, the general matrix multiply.
 pub fn weight_grads<F: FastReal>(
     errors: ArrayView2<F>,
     pairs: &mut [(ArrayView2<F>, &mut Array2<F>)],
+    bias: &mut Array1<F>,
     ws: &mut GradWorkspace<F>,
 ) {
+    let (tb, g) = errors.dim();
+    fit(bias, g);
+    for (inputs, grad) in pairs.iter_mut() {
+        fit(*grad, (g, inputs.ncols()));
+    }
     if !F::has_vector_kernel() {
         for (inputs, grad) in pairs.iter_mut() {
             general_mat_mul(F::one(), &errors.t(), inputs, F::zero(), *grad);
         }
+        column_sums(errors, bias.view_mut());
         return;
     }
-    ws.errors.pack(errors);
-    for (inputs, grad) in pairs.iter_mut() {
-        let (tb, n) = inputs.dim();
-        fit(&mut ws.inputs_t, (n, tb));
-        ws.inputs_t.assign(&inputs.t());
-        fit(&mut ws.grad_t, (n, errors.ncols()));
-        ws.grad_t.fill(F::zero());
-        let parts = parts(n, 2.0 * (n * tb * errors.ncols()) as f64);
-        let jobs: Vec<_> = split_n(ws.inputs_t.view(), Axis(0), parts)
-            .into_iter()
-            .zip(split_n(ws.grad_t.view_mut(), Axis(0), parts))
-            .collect();
-        let errors = &ws.errors;
-        run_parts(jobs, |(a, mut y)| {
-            F::packed_times_add(errors, a, &mut y);
-        });
-        grad.assign(&ws.grad_t.t());
+    let inputs: usize = pairs.iter().map(|(x, _)| x.ncols()).sum();
+    let n = parts_of(g.div_ceil(NR), 2.0 * (tb * g * inputs) as f64);
+    packed_weight_grads(errors, pairs, bias, ws, n);
+}
+
+/// [`weight_grads`] on the vector kernel, in `n` parts (at most one per panel of the
+/// errors), the first on this thread and each other on a thread of its own.
+fn packed_weight_grads<F: FastReal>(
+    errors: ArrayView2<F>,
+    pairs: &mut [(ArrayView2<F>, &mut Array2<F>)],
+    bias: &mut Array1<F>,
+    ws: &mut GradWorkspace<F>,
+    n: usize,
+) {
+    let g = errors.ncols();
+    let panels = g.div_ceil(NR);
+    // Part p takes the columns of panels p·P/n .. (p+1)·P/n.
+    let bounds: Vec<usize> = (0..=n).map(|p| (p * panels / n * NR).min(g)).collect();
+    ws.parts.resize_with(n, GradPart::default);
+    let mut grads: Vec<_> = pairs
+        .iter_mut()
+        .map(|(x, grad)| {
+            (
+                *x,
+                split_at_bounds(grad.view_mut(), Axis(0), &bounds).into_iter(),
+            )
+        })
+        .collect();
+    let jobs: Vec<_> = ws
+        .parts
+        .iter_mut()
+        .zip(split_at_bounds(bias.view_mut(), Axis(0), &bounds))
+        .zip(bounds.windows(2))
+        .map(|((part, bias), cols)| {
+            let rows: Vec<_> = grads
+                .iter_mut()
+                .map(|(x, rows)| (*x, rows.next().expect("one per part")))
+                .collect();
+            (part, bias, cols[0]..cols[1], rows)
+        })
+        .collect();
+    run_parts(jobs, |(part, bias, cols, rows)| {
+        let errors = errors.slice(s![.., cols]); // (T·B, its columns)
+        part.errors.pack(errors);
+        column_sums(errors, bias);
+        for (inputs, mut grad) in rows {
+            fit(&mut part.grad_t, (inputs.ncols(), errors.ncols()));
+            part.grad_t.fill(F::zero());
+            F::packed_times_add(&part.errors, inputs.t(), &mut part.grad_t.view_mut());
+            grad.assign(&part.grad_t.t());
+        }
+    });
+}
+// ANCHOR_END: weight_grads
+
+/// `sums` = the sum of the rows of `a`: a bias gradient. Rows of `a` and `sums` are
+/// contiguous (the workspaces' layout), so the inner loop is over two slices, which the
+/// compiler vectorises.
+fn column_sums<F: Real>(a: ArrayView2<F>, mut sums: ArrayViewMut1<F>) {
+    let sums = sums.as_slice_mut().expect("a bias gradient is contiguous");
+    sums.fill(F::zero());
+    for row in a.rows() {
+        for (s, &v) in sums.iter_mut().zip(slice(row)) {
+            *s += v;
+        }
     }
 }
 
-/// [`add_product`] with the rows of `a` and `y` split across threads ([`parts`]): the
-/// input projection of a whole sequence, or a language-model head.
-pub fn add_product_split<F: FastReal>(
+/// `y = bias + a · w` (`bias` broadcast over the rows; zero if `None`), with the rows of
+/// `a` and `y` split across threads ([`parts`]); `packed` is `w` packed. The input
+/// projection of a whole sequence, or a language-model head. Each thread also fills its own
+/// rows with the bias, so the pass over `y` is shared out too.
+pub fn product_split<F: FastReal>(
     a: ArrayView2<F>,
     w: ArrayView2<F>,
     packed: &Panels<F>,
+    bias: Option<ArrayView1<F>>,
     y: ArrayViewMut2<F>,
 ) {
     let (k, n) = w.dim();
@@ -398,7 +488,13 @@ pub fn add_product_split<F: FastReal>(
         .into_iter()
         .zip(split_n(y, Axis(0), parts))
         .collect();
-    run_parts(jobs, |(a, mut y)| add_product(a, w, packed, &mut y));
+    run_parts(jobs, |(a, mut y)| {
+        match bias {
+            Some(b) => y.rows_mut().into_iter().for_each(|mut row| row.assign(&b)),
+            None => y.fill(F::zero()),
+        }
+        add_product(a, w, packed, &mut y);
+    });
 }
 
 /// Views a contiguous (T, B, N) array as (T·B, N): one matrix of all time steps' rows.
@@ -440,6 +536,77 @@ fn slice_mut<F>(row: ndarray::ArrayViewMut1<'_, F>) -> &mut [F] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::init::{rng, uniform};
+
+    /// The packed weight gradients, in one to four parts (panels split unevenly, a last
+    /// panel partly padding, inputs read transposed in place), against the general
+    /// multiply; the bias against the column sums.
+    #[test]
+    fn packed_weight_grads_match_the_general_multiply_in_any_number_of_parts() {
+        if !f32::has_vector_kernel() {
+            return; // the packed path is the vector kernel's; without it, weight_grads is GEMM
+        }
+        let mut r = rng(5);
+        for (tb, g, inputs) in [(50, 65, [7, 33]), (9, 100, [1, 64]), (130, 256, [65, 16])] {
+            let errors = uniform::<f32>(tb, g, 1.0, &mut r);
+            let xs: Vec<Array2<f32>> = inputs
+                .iter()
+                .map(|&n| uniform::<f32>(tb, n, 1.0, &mut r))
+                .collect();
+            for n in 1..=4 {
+                let mut grads: Vec<Array2<f32>> =
+                    inputs.iter().map(|&k| Array2::zeros((g, k))).collect();
+                let mut bias = Array1::zeros(g);
+                let mut ws = GradWorkspace::default();
+                let mut pairs: Vec<_> = xs.iter().map(|x| x.view()).zip(grads.iter_mut()).collect();
+                packed_weight_grads(errors.view(), &mut pairs, &mut bias, &mut ws, n);
+                for (x, grad) in xs.iter().zip(&grads) {
+                    let expected = errors.t().dot(x);
+                    let err = (grad - &expected)
+                        .mapv(f32::abs)
+                        .fold(0.0f32, |m, &v| m.max(v));
+                    assert!(
+                        err < 1e-4 * tb as f32,
+                        "({tb}, {g}), {n} parts: error {err:e}"
+                    );
+                }
+                let sums = errors.sum_axis(Axis(0));
+                let err = (&bias - &sums)
+                    .mapv(f32::abs)
+                    .fold(0.0f32, |m, &v| m.max(v));
+                assert!(err < 1e-4 * tb as f32, "bias, {n} parts: error {err:e}");
+            }
+        }
+    }
+
+    /// `product_split` sets y to the bias plus the product, or to the product alone.
+    #[test]
+    fn product_split_sets_the_bias_plus_the_product() {
+        let mut r = rng(6);
+        let (a, w) = (
+            uniform::<f64>(20, 7, 1.0, &mut r),
+            uniform::<f64>(7, 40, 1.0, &mut r),
+        );
+        let bias = uniform::<f64>(1, 40, 1.0, &mut r).row(0).to_owned();
+        let mut packed = Panels::default();
+        packed.pack(w.view());
+        let mut y = Array2::from_elem((20, 40), 9.0);
+        product_split(a.view(), w.view(), &packed, Some(bias.view()), y.view_mut());
+        let expected = a.dot(&w) + &bias;
+        assert!(
+            (&y - &expected)
+                .mapv(f64::abs)
+                .fold(0.0f64, |m, &v| m.max(v))
+                < 1e-12
+        );
+        product_split(a.view(), w.view(), &packed, None, y.view_mut());
+        assert!(
+            (&y - &a.dot(&w))
+                .mapv(f64::abs)
+                .fold(0.0f64, |m, &v| m.max(v))
+                < 1e-12
+        );
+    }
 
     #[test]
     fn exp_f32_is_accurate_over_the_range_gates_use() {

@@ -16,16 +16,16 @@
 //! one panel from start to end, [`NR`] contiguous numbers per k. The micro-kernel computes a
 //! tile of up to [`MR`] rows of $y$ by [`NR`] columns: for each k it loads one panel row and,
 //! for each of its rows, broadcasts $a_{rk}$ and does [`NR`] multiply-adds into
-//! accumulators that never leave the registers (4 × 4 of AVX-512's 32 vector registers in
+//! accumulators that never leave the registers (8 × 2 of AVX-512's 32 vector registers in
 //! float32).
 
 use crate::Real;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-/// Columns per panel: four 16-lane AVX-512 registers of float32.
+/// Columns per panel: two 16-lane AVX-512 registers of float32.
 pub const NR: usize = 32;
 
-/// Rows per tile: 4 rows × 4 registers = 16 float32 accumulators, enough independent
+/// Rows per tile: 8 rows × 2 registers = 16 float32 accumulators, enough independent
 /// multiply-add chains to hide their latency, few enough to leave registers for the panel
 /// row being read.
 pub const MR: usize = 8;
@@ -53,26 +53,49 @@ impl<F> Default for Panels<F> {
 }
 
 impl<F: Real> Panels<F> {
-    /// Packs `w` (K, N), any layout, reusing this buffer's memory.
+    /// Packs `w` (K, N), any layout, reusing this buffer's memory. Every number of the
+    /// buffer is written once, padding included (zeroing the buffer first would be a second
+    /// pass over it: for the errors of a weight gradient, megabytes).
     pub fn pack(&mut self, w: ArrayView2<F>) {
         let (k, n) = w.dim();
         let panels = n.div_ceil(NR);
         self.k = k;
         self.n = n;
-        self.data.clear();
         self.data.resize(panels * k * NR, F::zero());
+        if w.stride_of(ndarray::Axis(0)) == 1 && n > 1 {
+            // Contiguous columns (W given as a transposed view, as the layers pass W^T):
+            // read each column once, in memory order, and write it down its panel.
+            for (j, column) in w.columns().into_iter().enumerate() {
+                let at = (j / NR) * k * NR + j % NR;
+                for (kk, &v) in column.iter().enumerate() {
+                    self.data[at + kk * NR] = v;
+                }
+            }
+            let last = (panels - 1) * k * NR;
+            for kk in 0..k {
+                self.data[last + kk * NR..last + (kk + 1) * NR][n - (panels - 1) * NR..]
+                    .fill(F::zero());
+            }
+            return;
+        }
         for (kk, w_row) in w.rows().into_iter().enumerate() {
             match w_row.as_slice() {
                 // A contiguous row (W in standard layout): a slice copy per panel.
                 Some(row) => {
                     for (p, part) in row.chunks(NR).enumerate() {
                         let at = (p * k + kk) * NR;
-                        self.data[at..at + part.len()].copy_from_slice(part);
+                        let (values, padding) = self.data[at..at + NR].split_at_mut(part.len());
+                        values.copy_from_slice(part);
+                        padding.fill(F::zero());
                     }
                 }
                 None => {
-                    for (j, &v) in w_row.iter().enumerate() {
-                        self.data[((j / NR) * k + kk) * NR + j % NR] = v;
+                    for p in 0..panels {
+                        let at = (p * k + kk) * NR;
+                        for (j, to) in self.data[at..at + NR].iter_mut().enumerate() {
+                            let col = p * NR + j;
+                            *to = if col < n { w_row[col] } else { F::zero() };
+                        }
                     }
                 }
             }
@@ -108,7 +131,7 @@ impl<F: Real> Panels<F> {
     }
 
     /// `a` and `y` as slices, after checking their shapes against the packed weight.
-    pub(crate) fn slices<'a, 'y>(
+    fn slices<'a, 'y>(
         &self,
         a: ArrayView2<'a, F>,
         y: &'y mut ArrayViewMut2<'_, F>,
@@ -200,12 +223,13 @@ fn tile<F: Real, const R: usize>(
 // ANCHOR_END: tile
 
 /// The float32 micro-kernel in AVX-512 instructions: the same tiles as the portable
-/// kernel, with the 4 × 4 accumulators named as registers so that none of them is spilled
+/// kernel, with the 8 × 2 accumulators named as registers so that none of them is spilled
 /// to memory between two steps of k (the compiler's vectoriser, given the portable loop,
 /// keeps them on the stack), and the panel's last columns written through a mask.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
     use super::{Panels, KC, MR, NR};
+    use ndarray::ArrayView2;
     use std::arch::x86_64::*;
 
     /// Lanes of float32 in one AVX-512 register.
@@ -213,34 +237,47 @@ pub(crate) mod avx512 {
     /// Registers across a panel.
     const VECS: usize = NR / LANES;
 
-    /// `y += a · W`, as [`Panels::times_add`], for `a` (M·K scalars) and `y` (M·N).
-    pub fn times_add(w: &Panels<f32>, a: &[f32], y: &mut [f32]) {
+    /// `y += a · W`, as [`Panels::times_add`], for `a` (M, K) in any layout with
+    /// non-negative strides and `y` (M·N scalars, row by row). A transposed view is read in
+    /// place: the weight gradients multiply by their inputs transposed, and reading
+    /// $a_{rk}$ at `r · rs + k · cs` costs the kernel nothing, where a copy into standard
+    /// layout costs a pass over memory on one thread.
+    pub fn times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut [f32]) {
         assert!(crate::fast::avx512(), "AVX-512F is not available");
         let (k, n) = w.dim();
-        if k == 0 || n == 0 {
+        let m = a.nrows();
+        assert_eq!(a.ncols(), k, "a has {} columns, W has {k} rows", a.ncols());
+        assert_eq!(y.len(), m * n, "y is not (rows of a, columns of W)");
+        let (rs, cs) = (a.strides()[0], a.strides()[1]);
+        assert!(rs >= 0 && cs >= 0, "a has a negative stride");
+        if m == 0 || k == 0 || n == 0 {
             return;
         }
-        let m = a.len() / k;
-        assert!(
-            a.len() == m * k && y.len() == m * n,
-            "a or y has the wrong length"
-        );
-        // SAFETY: AVX-512F is available (asserted above), and every pointer the tiles form
-        // stays inside `a` (M·K), the panel (K·NR) and `y` (M·N): the tiles cover rows
-        // r0..r0+R ≤ M and columns p·NR..p·NR+cols ≤ N.
-        unsafe { all_tiles(w, a, y, m, k, n) }
+        // SAFETY: AVX-512F is available (asserted above); the tiles read a_{rk} at
+        // r · rs + k · cs for r < M and k < K, elements of the view `a`, and write columns
+        // p·NR..p·NR+cols ≤ N of rows r < M of `y` (M·N), and read K·NR numbers per panel.
+        unsafe { all_tiles(w, a.as_ptr(), (rs as usize, cs as usize), y, m, k, n) }
     }
 
-    /// The loops of [`super::times_add_body`], with pointers.
+    /// The loops of [`super::times_add_body`], with pointers; `(rs, cs)` are the strides
+    /// of `a`.
     #[target_feature(enable = "avx512f")]
-    unsafe fn all_tiles(w: &Panels<f32>, a: &[f32], y: &mut [f32], m: usize, k: usize, n: usize) {
+    unsafe fn all_tiles(
+        w: &Panels<f32>,
+        a: *const f32,
+        (rs, cs): (usize, usize),
+        y: &mut [f32],
+        m: usize,
+        k: usize,
+        n: usize,
+    ) {
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
             for (p, panel) in w.data.chunks_exact(k * NR).enumerate() {
                 let cols = NR.min(n - p * NR);
                 let block = panel.as_ptr().add(k0 * NR);
                 for r0 in (0..m).step_by(MR) {
-                    let a_tile = a.as_ptr().add(r0 * k + k0);
+                    let a_tile = a.add(r0 * rs + k0 * cs);
                     let y_tile = y.as_mut_ptr().add(r0 * n + p * NR);
                     let tile = match m - r0 {
                         1 => tile::<1>,
@@ -252,19 +289,25 @@ pub(crate) mod avx512 {
                         7 => tile::<7>,
                         _ => tile::<MR>,
                     };
-                    tile(a_tile, k, kc, block, y_tile, n, cols);
+                    tile(a_tile, (rs, cs), kc, block, y_tile, n, cols);
                 }
             }
         }
     }
 
     // ANCHOR: avx512_tile
-    /// `R` rows of `a` (row stride `lda`) times `kc` rows of one panel (NR wide), added to
-    /// `cols` columns of `R` rows of `y` (row stride `n`).
+    /// `R` rows of `a` (strides `rs`, `cs`) times `kc` rows of one panel (NR wide), added
+    /// to `cols` columns of `R` rows of `y` (row stride `n`).
+    ///
+    /// A multiply-add takes 4 cycles to give its result and the processor starts one or
+    /// two per cycle, so at least 4 to 8 independent sums must be in flight. A full tile
+    /// has R × VECS = 16; a tile of one or two rows (batch 1, the last rows of a batch) has
+    /// only 2 or 4, and would wait on each result. Those tiles keep a second set of sums for
+    /// the odd k, doubling the chains, and add the two sets at the end.
     #[target_feature(enable = "avx512f")]
     unsafe fn tile<const R: usize>(
         a: *const f32,
-        lda: usize,
+        (rs, cs): (usize, usize),
         kc: usize,
         panel: *const f32,
         y: *mut f32,
@@ -272,18 +315,28 @@ pub(crate) mod avx512 {
         cols: usize,
     ) {
         let mut acc = [[_mm512_setzero_ps(); VECS]; R];
-        for kk in 0..kc {
+        let mut odd = [[_mm512_setzero_ps(); VECS]; R];
+        let step = |acc: &mut [[__m512; VECS]; R], kk: usize| {
             let w_row = panel.add(kk * NR);
             let w: [__m512; VECS] = std::array::from_fn(|v| _mm512_loadu_ps(w_row.add(v * LANES)));
+            let a_k = a.add(kk * cs);
             for (r, acc_r) in acc.iter_mut().enumerate() {
-                let a_rk = _mm512_set1_ps(*a.add(r * lda + kk));
+                let a_rk = _mm512_set1_ps(*a_k.add(r * rs));
                 for v in 0..VECS {
                     acc_r[v] = _mm512_fmadd_ps(a_rk, w[v], acc_r[v]);
                 }
             }
+        };
+        let paired = if R <= 2 { kc / 2 } else { 0 };
+        for kp in 0..paired {
+            step(&mut acc, 2 * kp);
+            step(&mut odd, 2 * kp + 1);
         }
-        for (r, acc_r) in acc.iter().enumerate() {
-            for (v, &sum) in acc_r.iter().enumerate() {
+        for kk in 2 * paired..kc {
+            step(&mut acc, kk);
+        }
+        for (r, (acc_r, odd_r)) in acc.iter().zip(&odd).enumerate() {
+            for v in 0..VECS {
                 let first = v * LANES;
                 if first >= cols {
                     break;
@@ -292,6 +345,7 @@ pub(crate) mod avx512 {
                 let mask: __mmask16 = if live == LANES { !0 } else { (1 << live) - 1 };
                 let out = y.add(r * n + first);
                 let old = _mm512_maskz_loadu_ps(mask, out);
+                let sum = _mm512_add_ps(acc_r[v], odd_r[v]);
                 _mm512_mask_storeu_ps(out, mask, _mm512_add_ps(old, sum));
             }
         }
@@ -346,6 +400,7 @@ mod tests {
             let w = uniform::<f32>(k, n, 1.0, &mut r);
             let mut expected = uniform::<f32>(m, n, 1.0, &mut r);
             let mut got = expected.clone();
+            let mut strided = expected.clone();
             let mut panels = Panels::default();
             panels.pack(w.view());
             panels.times_add(a.view(), &mut expected.view_mut());
@@ -356,6 +411,11 @@ mod tests {
                 .mapv(f32::abs)
                 .fold(0.0, |m: f32, &v| m.max(v));
             assert!(err < 1e-4 * k as f32, "({m}, {k}, {n}): max error {err:e}");
+            // The same `a` read in place from its transpose, strides (1, M): the same sums
+            // in the same order, so the same numbers.
+            let a_t = a.t().to_owned(); // (K, M)
+            f32::packed_times_add(&panels, a_t.t(), &mut strided.view_mut());
+            assert_eq!(strided, got, "({m}, {k}, {n}): a read transposed");
         }
     }
 

@@ -8,7 +8,7 @@
 use ndarray::{Array1, Array2, Array3, ArrayView3, Axis, Zip};
 use rand::Rng;
 use recurrent::fast::{
-    add_product_split, weight_grads, FastGru, FastGruBackward, FastGruCache, FastLstm,
+    product_split, weight_grads, FastGru, FastGruBackward, FastGruCache, FastLstm,
     FastLstmBackward, FastLstmCache, FastReal, GradWorkspace, Panels,
 };
 use recurrent::gru::GruConfig;
@@ -264,9 +264,14 @@ impl Model {
         let hs = self.layer.outputs();
         let (t, b, h) = hs.dim();
         let hs = hs.into_shape_with_order((t * b, h)).expect("contiguous"); // (T·B, H)
-        Zip::from(self.logits.rows_mut()).for_each(|mut l| l.assign(&self.b));
         self.w_t.pack(self.w.t());
-        add_product_split(hs, self.w.t(), &self.w_t, self.logits.view_mut());
+        product_split(
+            hs,
+            self.w.t(),
+            &self.w_t,
+            Some(self.b.view()),
+            self.logits.view_mut(),
+        );
         let n = (t * b) as f32;
         let mut loss = 0.0;
         for (mut row, &y) in self.logits.rows_mut().into_iter().zip(&self.targets) {
@@ -291,20 +296,16 @@ impl Model {
             weight_grads(
                 self.logits.view(),
                 &mut [(hs, &mut self.dw)],
+                &mut self.db,
                 &mut self.dw_ws,
             );
-            self.db.fill(0.0);
-            for row in self.logits.rows() {
-                self.db += &row;
-            }
-            let mut dhs = self
+            let dhs = self
                 .dhs
                 .view_mut()
                 .into_shape_with_order((t * b, h))
                 .expect("contiguous"); // (T·B, H)
-            dhs.fill(0.0);
             self.w_packed.pack(self.w.view());
-            add_product_split(self.logits.view(), self.w.view(), &self.w_packed, dhs);
+            product_split(self.logits.view(), self.w.view(), &self.w_packed, None, dhs);
         }
         self.layer.backward(self.dhs.view());
         self.layer.sgd();

@@ -253,9 +253,11 @@ fn ablations(quick: bool) {
             .view()
             .into_shape_with_order((t * b, h))
             .expect("contiguous"); // (T·B, H)
+        let mut db = Array1::<f32>::zeros(g);
         let one = time(&mut || {
             general_mat_mul(1.0, &dzf.t(), &hf, 0.0, &mut dw);
-            black_box(&dw);
+            db.assign(&dzf.sum_axis(Axis(0))); // the bias gradient, as weight_grads gives it
+            black_box((&dw, &db));
         });
         ablation(
             "weight gradient as one product over all steps",
@@ -266,8 +268,8 @@ fn ablations(quick: bool) {
         // That one product: the general multiply, or transposed on the packed errors.
         let mut ws = GradWorkspace::default();
         let packed = time(&mut || {
-            weight_grads(dzf, &mut [(hf, &mut dw)], &mut ws);
-            black_box(&dw);
+            weight_grads(dzf, &mut [(hf, &mut dw)], &mut db, &mut ws);
+            black_box((&dw, &db));
         });
         ablation(
             "that product on the packed micro-kernel, transposed",
