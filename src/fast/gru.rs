@@ -96,9 +96,10 @@ pub struct FastGruBackward<F> {
     pub dh0: Array2<F>,
     /// The total $\partial L/\partial h_t$ at every step: (T, B, H).
     pub dhs: Array3<F>,
-    dgx: Array3<F>,  // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
-    dgh: Array3<F>,  // (T, B, 3H)  dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
-    w_hh: Panels<F>, // W_hh (3H, H), packed for the product of every step
+    dgx: Array3<F>,   // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
+    dgh_n: Array3<F>, // (T, B, H)  dL/d(the candidate's recurrent half): r ⊙ da_n
+    dgh: Array2<F>,   // (B, 3H)  one step's dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
+    w_hh: Panels<F>,  // W_hh (3H, H), packed for the product of every step
     grad_ws: GradWorkspace<F>,
 }
 
@@ -115,7 +116,8 @@ impl<F: FastReal> Default for FastGruBackward<F> {
             dh0: Array2::zeros((0, 0)),
             dhs: Array3::zeros((0, 0, 0)),
             dgx: Array3::zeros((0, 0, 0)),
-            dgh: Array3::zeros((0, 0, 0)),
+            dgh_n: Array3::zeros((0, 0, 0)),
+            dgh: Array2::zeros((0, 0)),
             w_hh: Panels::default(),
             grad_ws: GradWorkspace::default(),
         }
@@ -296,6 +298,7 @@ impl<F: FastReal> FastGru<F> {
             dh0: dh_next,
             dhs: dh_total,
             dgx,
+            dgh_n,
             dgh,
             w_hh,
             grad_ws,
@@ -303,7 +306,8 @@ impl<F: FastReal> FastGru<F> {
         fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
         fit(dh_total, (t_len, batch, h)); // (T, B, H)
         fit(dgx, (t_len, batch, 3 * h)); // (T, B, 3H)
-        fit(dgh, (t_len, batch, 3 * h)); // (T, B, 3H)
+        fit(dgh_n, (t_len, batch, h)); // (T, B, H)
+        fit(dgh, (batch, 3 * h)); // (B, 3H)
         dh_next.fill(F::zero());
         w_hh.pack(self.w_hh.view());
         {
@@ -316,7 +320,8 @@ impl<F: FastReal> FastGru<F> {
             let mut hs = split_n(cache.hs.view(), Axis(1), n).into_iter();
             let mut dh_total = split_n(dh_total.view_mut(), Axis(1), n).into_iter();
             let mut dgx = split_n(dgx.view_mut(), Axis(1), n).into_iter();
-            let mut dgh = split_n(dgh.view_mut(), Axis(1), n).into_iter();
+            let mut dgh_n = split_n(dgh_n.view_mut(), Axis(1), n).into_iter();
+            let mut dgh = split_n(dgh.view_mut(), Axis(0), n).into_iter();
             let mut dh_next = split_n(dh_next.view_mut(), Axis(0), n).into_iter();
             for _ in 0..n {
                 jobs.push(BackwardPart {
@@ -326,6 +331,7 @@ impl<F: FastReal> FastGru<F> {
                     hs: hs.next().expect("n parts"),
                     dh_total: dh_total.next().expect("n parts"),
                     dgx: dgx.next().expect("n parts"),
+                    dgh_n: dgh_n.next().expect("n parts"),
                     dgh: dgh.next().expect("n parts"),
                     dh_next: dh_next.next().expect("n parts"),
                 });
@@ -333,7 +339,7 @@ impl<F: FastReal> FastGru<F> {
             let w_hh = &*w_hh;
             run_parts(jobs, |part| self.recur_backward(w_hh, part));
         }
-        self.param_grads(cache, dgx.view(), dgh.view(), grads, grad_ws);
+        self.param_grads(cache, dgx.view(), dgh_n.view(), grads, grad_ws);
         if input_grads {
             let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
             fit(dx, (t_len, batch, d));
@@ -360,6 +366,7 @@ impl<F: FastReal> FastGru<F> {
             hs,
             mut dh_total,
             mut dgx,
+            mut dgh_n,
             mut dgh,
             mut dh_next,
         } = part;
@@ -374,24 +381,20 @@ impl<F: FastReal> FastGru<F> {
             let gh_n_t = gh_n.index_axis(Axis(0), t); // (B, H)
             let h_prev = hs.index_axis(Axis(0), t); // (B, H)
             let dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
-            let mut dgh_t = dgh.index_axis_mut(Axis(0), t); // (B, 3H)
+            let dgh_n_t = dgh_n.index_axis_mut(Axis(0), t); // (B, H)
             cells_backward(
                 g_t,
                 gh_n_t,
                 h_prev,
                 dh_t.view(),
                 dgx_t,
-                dgh_t.view_mut(),
+                dgh.view_mut(),
+                dgh_n_t,
                 dh_next.view_mut(),
             );
             // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh_t W_hh: one (B, 3H)·(3H, H) product
             // for all three recurrent halves.
-            add_product(
-                dgh_t.view(),
-                self.w_hh.view(),
-                w_hh,
-                &mut dh_next.view_mut(),
-            );
+            add_product(dgh.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
         }
     }
     // ANCHOR_END: backward
@@ -399,12 +402,15 @@ impl<F: FastReal> FastGru<F> {
     // ANCHOR: param_grads
     /// As the LSTM's: each weight gradient is one product over all T·B rows,
     /// $\partial L/\partial W_{ih} = G_x'^\top X$, $\partial L/\partial W_{hh} = G_h'^\top
-    /// H_{prev}$, and the biases are the column sums of $G_x'$ and $G_h'$.
+    /// H_{prev}$, and the biases are the column sums of $G_x'$ and $G_h'$. The two error
+    /// matrices differ only in the candidate's block ($r_t \odot a_n'$ against $a_n'$), so
+    /// the backward pass keeps $G_x'$ and that one block of $G_h'$, and the products read
+    /// the shared blocks once.
     fn param_grads(
         &self,
         cache: &FastGruCache<F>,
         dgx: ArrayView3<F>,
-        dgh: ArrayView3<F>,
+        dgh_n: ArrayView3<F>,
         grads: &mut GruGrads<F>,
         ws: &mut GradWorkspace<F>,
     ) {
@@ -414,17 +420,26 @@ impl<F: FastReal> FastGru<F> {
         fit(&mut grads.w_hh, self.w_hh.raw_dim()); // (3H, H)
         fit(&mut grads.b_ih, 3 * h); // (3H,)
         fit(&mut grads.b_hh, 3 * h); // (3H,)
-        let dgx_flat = flat(dgx); // (T·B, 3H)
-        let dgh_flat = flat(dgh); // (T·B, 3H)
         let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
         let xs = flat(cache.xs.view()); // (T·B, D)
-        weight_grads(dgx_flat, &mut [(xs, &mut grads.w_ih)], &mut grads.b_ih, ws);
+        let (w_hh_rz, w_hh_n) = grads.w_hh.view_mut().split_at(Axis(0), 2 * h);
+        // The reset and update gates get the same error through both halves, so W_hh's
+        // first 2H rows take the first 2H columns of the input halves' errors.
         weight_grads(
-            dgh_flat,
-            &mut [(h_prev, &mut grads.w_hh)],
-            &mut grads.b_hh,
+            flat(dgx), // (T·B, 3H)
+            &mut [(xs, grads.w_ih.view_mut()), (h_prev, w_hh_rz)],
+            grads.b_ih.view_mut(),
             ws,
         );
+        // The candidate's recurrent half is scaled by r: its own errors, r ⊙ da_n.
+        weight_grads(
+            flat(dgh_n), // (T·B, H)
+            &mut [(h_prev, w_hh_n)],
+            grads.b_hh.slice_mut(s![2 * h..]),
+            ws,
+        );
+        let b_rz = grads.b_ih.slice(s![..2 * h]);
+        grads.b_hh.slice_mut(s![..2 * h]).assign(&b_rz);
     }
     // ANCHOR_END: param_grads
 }
@@ -445,7 +460,8 @@ struct BackwardPart<'a, F> {
     hs: ArrayView3<'a, F>,          // (T+1, b, H)
     dh_total: ArrayViewMut3<'a, F>, // (T, b, H)
     dgx: ArrayViewMut3<'a, F>,      // (T, b, 3H)
-    dgh: ArrayViewMut3<'a, F>,      // (T, b, 3H)
+    dgh_n: ArrayViewMut3<'a, F>,    // (T, b, H)
+    dgh: ArrayViewMut2<'a, F>,      // (b, 3H)  one step's, reused
     dh_next: ArrayViewMut2<'a, F>,  // (b, H)
 }
 
@@ -480,9 +496,10 @@ multiversion! {
         dh_t: ArrayView2<F>,
         dgx_t: ArrayViewMut2<F>,
         dgh_t: ArrayViewMut2<F>,
+        dgh_n_t: ArrayViewMut2<F>,
         dh_next: ArrayViewMut2<F>,
     ) {
-        let (mut dgx_t, mut dgh_t, mut dh_next) = (dgx_t, dgh_t, dh_next);
+        let (mut dgx_t, mut dgh_t, mut dgh_n_t, mut dh_next) = (dgx_t, dgh_t, dgh_n_t, dh_next);
         for b in 0..dgx_t.nrows() {
             cell_backward(
                 slice(g_t.row(b)),
@@ -491,6 +508,7 @@ multiversion! {
                 slice(dh_t.row(b)),
                 slice_mut(dgx_t.row_mut(b)),
                 slice_mut(dgh_t.row_mut(b)),
+                slice_mut(dgh_n_t.row_mut(b)),
                 slice_mut(dh_next.row_mut(b)),
             );
         }
@@ -542,9 +560,10 @@ fn cell_forward<F: FastReal>(g: &mut [F], gh: &[F], h_prev: &[F], gh_n: &mut [F]
 // ANCHOR: cell_backward
 /// One example backwards, mirroring [`cell_forward`]: from the total $\partial L/\partial
 /// h_t$ (`dh`), writes the errors on the input halves (`dgx`: $a_r', a_z', a_n'$) and on
-/// the recurrent halves (`dgh`: $a_r', a_z', r_t \odot a_n'$), and sets `dh_prev` to the
-/// direct path $\partial h_t/\partial h_{t-1} = z_t$ (the product through $W_{hh}$ is
-/// added by the caller).
+/// the recurrent halves (`dgh`: $a_r', a_z', r_t \odot a_n'$; its last block, the only one
+/// that differs from `dgx`, also into `dgh_n` to keep), and sets `dh_prev` to the direct
+/// path $\partial h_t/\partial h_{t-1} = z_t$ (the product through $W_{hh}$ is added by
+/// the caller).
 #[inline(always)]
 fn cell_backward<F: FastReal>(
     g: &[F],
@@ -553,6 +572,7 @@ fn cell_backward<F: FastReal>(
     dh: &[F],
     dgx: &mut [F],
     dgh: &mut [F],
+    dgh_n: &mut [F],
     dh_prev: &mut [F],
 ) {
     let m = dh.len();
@@ -594,6 +614,7 @@ fn cell_backward<F: FastReal>(
         store(&mut dhr[at.clone()], &out[0]);
         store(&mut dhz[at.clone()], &out[1]);
         store(&mut dhn[at.clone()], &out[3]);
+        store(&mut dgh_n[at.clone()], &out[3]);
         store(&mut dh_prev[at], &out[4]);
     }
 }

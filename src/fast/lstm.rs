@@ -467,8 +467,8 @@ impl<F: FastReal> FastLstm<F> {
         let xs = flat(cache.xs.view()); // (T·B, D)
         weight_grads(
             dz_flat,
-            &mut [(xs, &mut grads.w_ih), (h_prev, &mut grads.w_hh)],
-            &mut grads.b_ih,
+            &mut [(xs, grads.w_ih.view_mut()), (h_prev, grads.w_hh.view_mut())],
+            grads.b_ih.view_mut(),
             ws,
         );
         grads.b_hh.assign(&grads.b_ih);

@@ -68,8 +68,8 @@ use crate::activations;
 use crate::Real;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
-    s, Array1, Array2, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2,
-    ArrayViewMut3, Axis,
+    s, Array2, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3,
+    Axis,
 };
 
 /// Whether the processor runs AVX-512F (the standard library checks once, then caches).
@@ -92,8 +92,9 @@ pub trait FastReal: Real {
     /// AVX-512), so that [`FastReal::packed_times_add`] does the product.
     fn has_vector_kernel() -> bool;
     /// `y += a · W` with a vector micro-kernel for this type on this processor, if there
-    /// is one; returns whether it did the product. `y` must be in standard layout; `a` may
-    /// be in any layout with non-negative strides (a transposed view included).
+    /// is one; returns whether it did the product. `y` must be in standard layout, and may
+    /// have fewer columns than W (it gets the first ones); `a` may be in any layout with
+    /// non-negative strides (a transposed view included).
     fn packed_times_add(w: &Panels<Self>, a: ArrayView2<Self>, y: &mut ArrayViewMut2<Self>)
         -> bool;
 }
@@ -140,7 +141,6 @@ impl FastReal for f32 {
     fn packed_times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) -> bool {
         #[cfg(target_arch = "x86_64")]
         if avx512() {
-            let y = y.as_slice_mut().expect("y in standard layout");
             panels::avx512::times_add(w, a, y);
             return true;
         }
@@ -376,65 +376,108 @@ impl<F> Default for GradPart<F> {
 
 // ANCHOR: weight_grads
 /// Weight gradients over all time steps at once, `grad = errorsᵀ · inputs` for each
-/// (inputs (T·B, N), grad (G, N)) pair, and `bias`, the column sums of `errors` (T·B, G),
-/// the pre-activation errors.
+/// (inputs (T·B, N), grad (G', N)) pair, and `bias` (G), the column sums of `errors`
+/// (T·B, G), the pre-activation errors. A `grad` with fewer rows than G (G' ≤ G) gets the
+/// first G' columns of the errors (the GRU's recurrent weight shares two of its three
+/// blocks of errors with its input weight).
 ///
 /// With a vector kernel, each gradient is computed transposed, $(\partial L/\partial
 /// W)^\top = X^\top Z'$, which puts the long T·B dimension where the micro-kernel sums
 /// over it; $X^\top$ is read in place (a transposed view). The columns of the errors are
-/// shared out among the threads a panel at a time: each thread packs its own columns and
-/// computes its own rows of every gradient, so nothing runs on one thread alone. Without a
-/// vector kernel, the general matrix multiply.
+/// shared out among the threads a panel at a time: each thread packs its own columns
+/// (summing them for the bias on the way) and computes its own rows of every gradient, so
+/// nothing runs on one thread alone. Without a vector kernel, the general matrix multiply.
 pub fn weight_grads<F: FastReal>(
     errors: ArrayView2<F>,
-    pairs: &mut [(ArrayView2<F>, &mut Array2<F>)],
-    bias: &mut Array1<F>,
+    pairs: &mut [(ArrayView2<F>, ArrayViewMut2<F>)],
+    bias: ArrayViewMut1<F>,
     ws: &mut GradWorkspace<F>,
 ) {
     let (tb, g) = errors.dim();
-    fit(bias, g);
-    for (inputs, grad) in pairs.iter_mut() {
-        fit(*grad, (g, inputs.ncols()));
+    assert_eq!(
+        bias.len(),
+        g,
+        "bias has {} numbers, errors {g} columns",
+        bias.len()
+    );
+    for (inputs, grad) in pairs.iter() {
+        assert!(
+            grad.nrows() <= g && grad.ncols() == inputs.ncols(),
+            "grad is {:?}, not (at most {g}, {})",
+            grad.dim(),
+            inputs.ncols()
+        );
     }
     if !F::has_vector_kernel() {
         for (inputs, grad) in pairs.iter_mut() {
-            general_mat_mul(F::one(), &errors.t(), inputs, F::zero(), *grad);
+            let rows = grad.nrows();
+            let errors = errors.slice(s![.., ..rows]);
+            general_mat_mul(F::one(), &errors.t(), inputs, F::zero(), grad);
         }
-        column_sums(errors, bias.view_mut());
+        column_sums(errors, bias);
         return;
     }
-    let inputs: usize = pairs.iter().map(|(x, _)| x.ncols()).sum();
-    let n = parts_of(g.div_ceil(NR), 2.0 * (tb * g * inputs) as f64);
+    let flops: usize = pairs
+        .iter()
+        .map(|(x, d)| 2 * tb * d.nrows() * x.ncols())
+        .sum();
+    let n = parts_of(g.div_ceil(NR), flops as f64);
     packed_weight_grads(errors, pairs, bias, ws, n);
 }
 
 /// [`weight_grads`] on the vector kernel, in `n` parts (at most one per panel of the
-/// errors), the first on this thread and each other on a thread of its own.
+/// errors; a part may be empty), the first on this thread and each other on a worker
+/// thread.
 fn packed_weight_grads<F: FastReal>(
     errors: ArrayView2<F>,
-    pairs: &mut [(ArrayView2<F>, &mut Array2<F>)],
-    bias: &mut Array1<F>,
+    pairs: &mut [(ArrayView2<F>, ArrayViewMut2<F>)],
+    bias: ArrayViewMut1<F>,
     ws: &mut GradWorkspace<F>,
     n: usize,
 ) {
     let g = errors.ncols();
-    let panels = g.div_ceil(NR);
-    // Part p takes the columns of panels p·P/n .. (p+1)·P/n.
-    let bounds: Vec<usize> = (0..=n).map(|p| (p * panels / n * NR).min(g)).collect();
+    // Whole panels per part, as many multiply-adds in each as whole panels allow: a column
+    // costs the inputs of every gradient that uses it (all of them use the first ones).
+    let cost = |col: usize| -> usize {
+        pairs
+            .iter()
+            .filter(|(_, grad)| col < grad.nrows())
+            .map(|(x, _)| x.ncols())
+            .sum::<usize>()
+            + 1
+    };
+    let mut panel_costs = (0..g)
+        .step_by(NR)
+        .map(|c0| (c0..(c0 + NR).min(g)).map(cost).sum());
+    let total: usize = (0..g).map(cost).sum();
+    let mut bounds = vec![0];
+    let mut done = 0;
+    let mut col = 0;
+    for p in 1..n {
+        while done * n < total * p && col < g {
+            done += panel_costs.next().unwrap_or(0);
+            col = (col + NR).min(g);
+        }
+        bounds.push(col);
+    }
+    bounds.push(g);
     ws.parts.resize_with(n, GradPart::default);
     let mut grads: Vec<_> = pairs
         .iter_mut()
         .map(|(x, grad)| {
+            // A gradient of G' rows is cut at the same places, clipped to G'.
+            let rows = grad.nrows();
+            let cut: Vec<usize> = bounds.iter().map(|&b| b.min(rows)).collect();
             (
                 *x,
-                split_at_bounds(grad.view_mut(), Axis(0), &bounds).into_iter(),
+                split_at_bounds(grad.view_mut(), Axis(0), &cut).into_iter(),
             )
         })
         .collect();
     let jobs: Vec<_> = ws
         .parts
         .iter_mut()
-        .zip(split_at_bounds(bias.view_mut(), Axis(0), &bounds))
+        .zip(split_at_bounds(bias, Axis(0), &bounds))
         .zip(bounds.windows(2))
         .map(|((part, bias), cols)| {
             let rows: Vec<_> = grads
@@ -444,12 +487,16 @@ fn packed_weight_grads<F: FastReal>(
             (part, bias, cols[0]..cols[1], rows)
         })
         .collect();
-    run_parts(jobs, |(part, bias, cols, rows)| {
+    run_parts(jobs, |(part, mut bias, cols, rows)| {
         let errors = errors.slice(s![.., cols]); // (T·B, its columns)
-        part.errors.pack(errors);
-        column_sums(errors, bias);
+        let sums = bias.as_slice_mut().expect("a bias gradient is contiguous");
+        part.errors.pack_summing(errors, sums);
         for (inputs, mut grad) in rows {
-            fit(&mut part.grad_t, (inputs.ncols(), errors.ncols()));
+            if grad.is_empty() {
+                continue;
+            }
+            // (N, the columns of this part that the gradient has)
+            fit(&mut part.grad_t, (inputs.ncols(), grad.nrows()));
             part.grad_t.fill(F::zero());
             F::packed_times_add(&part.errors, inputs.t(), &mut part.grad_t.view_mut());
             grad.assign(&part.grad_t.t());
@@ -537,10 +584,11 @@ fn slice_mut<F>(row: ndarray::ArrayViewMut1<'_, F>) -> &mut [F] {
 mod tests {
     use super::*;
     use crate::init::{rng, uniform};
+    use ndarray::Array1;
 
     /// The packed weight gradients, in one to four parts (panels split unevenly, a last
-    /// panel partly padding, inputs read transposed in place), against the general
-    /// multiply; the bias against the column sums.
+    /// panel partly padding, inputs read transposed in place, a gradient of only the first
+    /// columns), against the general multiply; the bias against the column sums.
     #[test]
     fn packed_weight_grads_match_the_general_multiply_in_any_number_of_parts() {
         if !f32::has_vector_kernel() {
@@ -554,14 +602,23 @@ mod tests {
                 .map(|&n| uniform::<f32>(tb, n, 1.0, &mut r))
                 .collect();
             for n in 1..=4 {
-                let mut grads: Vec<Array2<f32>> =
-                    inputs.iter().map(|&k| Array2::zeros((g, k))).collect();
+                // The second gradient takes only the first 40 columns of the errors.
+                let rows = [g, 40];
+                let mut grads: Vec<Array2<f32>> = inputs
+                    .iter()
+                    .zip(rows)
+                    .map(|(&k, rows)| Array2::zeros((rows, k)))
+                    .collect();
                 let mut bias = Array1::zeros(g);
                 let mut ws = GradWorkspace::default();
-                let mut pairs: Vec<_> = xs.iter().map(|x| x.view()).zip(grads.iter_mut()).collect();
-                packed_weight_grads(errors.view(), &mut pairs, &mut bias, &mut ws, n);
-                for (x, grad) in xs.iter().zip(&grads) {
-                    let expected = errors.t().dot(x);
+                let mut pairs: Vec<_> = xs
+                    .iter()
+                    .map(|x| x.view())
+                    .zip(grads.iter_mut().map(|d| d.view_mut()))
+                    .collect();
+                packed_weight_grads(errors.view(), &mut pairs, bias.view_mut(), &mut ws, n);
+                for ((x, grad), rows) in xs.iter().zip(&grads).zip(rows) {
+                    let expected = errors.slice(s![.., ..rows]).t().dot(x);
                     let err = (grad - &expected)
                         .mapv(f32::abs)
                         .fold(0.0f32, |m, &v| m.max(v));

@@ -102,6 +102,35 @@ impl<F: Real> Panels<F> {
         }
     }
 
+    /// [`Panels::pack`] for a `w` whose rows are contiguous, also setting `sums` (N) to
+    /// the sum of its rows, in the same pass over `w`: when `w` holds the pre-activation
+    /// errors of a weight gradient, `sums` is the bias gradient.
+    pub fn pack_summing(&mut self, w: ArrayView2<F>, sums: &mut [F]) {
+        let (k, n) = w.dim();
+        assert_eq!(
+            sums.len(),
+            n,
+            "sums has {} numbers, w {n} columns",
+            sums.len()
+        );
+        self.k = k;
+        self.n = n;
+        self.data.resize(n.div_ceil(NR) * k * NR, F::zero());
+        sums.fill(F::zero());
+        for (kk, w_row) in w.rows().into_iter().enumerate() {
+            let row = w_row.to_slice().expect("rows of w are contiguous");
+            for (p, (part, sum)) in row.chunks(NR).zip(sums.chunks_mut(NR)).enumerate() {
+                let at = (p * k + kk) * NR;
+                let (values, padding) = self.data[at..at + NR].split_at_mut(part.len());
+                values.copy_from_slice(part);
+                padding.fill(F::zero());
+                for (s, &v) in sum.iter_mut().zip(part) {
+                    *s += v;
+                }
+            }
+        }
+    }
+
     /// (K, N) of the packed weight.
     pub fn dim(&self) -> (usize, usize) {
         (self.k, self.n)
@@ -229,7 +258,7 @@ fn tile<F: Real, const R: usize>(
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
     use super::{Panels, KC, MR, NR};
-    use ndarray::ArrayView2;
+    use ndarray::{ArrayView2, ArrayViewMut2};
     use std::arch::x86_64::*;
 
     /// Lanes of float32 in one AVX-512 register.
@@ -238,29 +267,37 @@ pub(crate) mod avx512 {
     const VECS: usize = NR / LANES;
 
     /// `y += a · W`, as [`Panels::times_add`], for `a` (M, K) in any layout with
-    /// non-negative strides and `y` (M·N scalars, row by row). A transposed view is read in
-    /// place: the weight gradients multiply by their inputs transposed, and reading
-    /// $a_{rk}$ at `r · rs + k · cs` costs the kernel nothing, where a copy into standard
-    /// layout costs a pass over memory on one thread.
-    pub fn times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut [f32]) {
+    /// non-negative strides and `y` (M, N') in standard layout, N' ≤ N: the first N'
+    /// columns of the product (a weight gradient may need only some of its rows). A
+    /// transposed `a` is read in place: the weight gradients multiply by their inputs
+    /// transposed, and reading $a_{rk}$ at `r · rs + k · cs` costs the kernel nothing, where
+    /// a copy into standard layout costs a pass over memory.
+    pub fn times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) {
         assert!(crate::fast::avx512(), "AVX-512F is not available");
         let (k, n) = w.dim();
-        let m = a.nrows();
+        let (m, n_y) = y.dim();
         assert_eq!(a.ncols(), k, "a has {} columns, W has {k} rows", a.ncols());
-        assert_eq!(y.len(), m * n, "y is not (rows of a, columns of W)");
+        assert!(
+            a.nrows() == m && n_y <= n,
+            "y is {:?}, not (rows of a, at most the columns of W) = ({}, {n})",
+            y.dim(),
+            a.nrows()
+        );
         let (rs, cs) = (a.strides()[0], a.strides()[1]);
         assert!(rs >= 0 && cs >= 0, "a has a negative stride");
-        if m == 0 || k == 0 || n == 0 {
+        let y = y.as_slice_mut().expect("y in standard layout");
+        if m == 0 || k == 0 || n_y == 0 {
             return;
         }
         // SAFETY: AVX-512F is available (asserted above); the tiles read a_{rk} at
-        // r · rs + k · cs for r < M and k < K, elements of the view `a`, and write columns
-        // p·NR..p·NR+cols ≤ N of rows r < M of `y` (M·N), and read K·NR numbers per panel.
-        unsafe { all_tiles(w, a.as_ptr(), (rs as usize, cs as usize), y, m, k, n) }
+        // r · rs + k · cs for r < M and k < K, elements of the view `a`, read K·NR numbers
+        // of each panel they use, and write columns p·NR..p·NR+cols ≤ N' of rows r < M of
+        // `y` (M·N').
+        unsafe { all_tiles(w, a.as_ptr(), (rs as usize, cs as usize), y, m, k, n_y) }
     }
 
-    /// The loops of [`super::times_add_body`], with pointers; `(rs, cs)` are the strides
-    /// of `a`.
+    /// The loops of [`super::times_add_body`], with pointers, over the panels of the first
+    /// `n` columns; `(rs, cs)` are the strides of `a`, and `n` the row stride of `y`.
     #[target_feature(enable = "avx512f")]
     unsafe fn all_tiles(
         w: &Panels<f32>,
@@ -273,7 +310,7 @@ pub(crate) mod avx512 {
     ) {
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
-            for (p, panel) in w.data.chunks_exact(k * NR).enumerate() {
+            for (p, panel) in w.data.chunks_exact(k * NR).take(n.div_ceil(NR)).enumerate() {
                 let cols = NR.min(n - p * NR);
                 let block = panel.as_ptr().add(k0 * NR);
                 for r0 in (0..m).step_by(MR) {
@@ -430,6 +467,17 @@ mod tests {
         direct.pack(Array2::<f32>::ones((2, 5)).view());
         assert_eq!(direct.dim(), (2, 5));
         assert_eq!(direct.len(), 2 * NR);
+    }
+
+    #[test]
+    fn packing_and_summing_gives_the_same_panels_and_the_column_sums() {
+        let w = Array2::from_shape_fn((5, 70), |(i, j)| (i * 100 + j) as f64);
+        let (mut plain, mut summed) = (Panels::default(), Panels::default());
+        plain.pack(w.view());
+        let mut sums = vec![7.0; 70];
+        summed.pack_summing(w.view(), &mut sums);
+        assert_eq!(plain, summed);
+        assert_eq!(sums, w.sum_axis(ndarray::Axis(0)).to_vec());
     }
 
     #[test]

@@ -99,8 +99,14 @@ impl Pool {
         let mut seen = 0;
         loop {
             let start = Instant::now();
-            while self.epoch.load(Ordering::Acquire) == seen && start.elapsed() < SPIN {
+            let mut spins = 0u32;
+            while self.epoch.load(Ordering::Acquire) == seen {
                 std::hint::spin_loop();
+                spins = spins.wrapping_add(1);
+                // Reading the clock costs more than a spin: look at it now and then.
+                if spins % 64 == 0 && start.elapsed() >= SPIN {
+                    break;
+                }
             }
             let (part, parts) = {
                 let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());

@@ -295,8 +295,8 @@ impl Model {
             let hs = hs.into_shape_with_order((t * b, h)).expect("contiguous"); // (T·B, H)
             weight_grads(
                 self.logits.view(),
-                &mut [(hs, &mut self.dw)],
-                &mut self.db,
+                &mut [(hs, self.dw.view_mut())],
+                self.db.view_mut(),
                 &mut self.dw_ws,
             );
             let dhs = self

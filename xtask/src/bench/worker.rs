@@ -268,7 +268,7 @@ fn ablations(quick: bool) {
         // That one product: the general multiply, or transposed on the packed errors.
         let mut ws = GradWorkspace::default();
         let packed = time(&mut || {
-            weight_grads(dzf, &mut [(hf, &mut dw)], &mut db, &mut ws);
+            weight_grads(dzf, &mut [(hf, dw.view_mut())], db.view_mut(), &mut ws);
             black_box((&dw, &db));
         });
         ablation(
