@@ -381,7 +381,6 @@ impl<F: FastReal> FastGru<F> {
             let gh_n_t = gh_n.index_axis(Axis(0), t); // (B, H)
             let h_prev = hs.index_axis(Axis(0), t); // (B, H)
             let dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
-            let dgh_n_t = dgh_n.index_axis_mut(Axis(0), t); // (B, H)
             cells_backward(
                 g_t,
                 gh_n_t,
@@ -389,11 +388,16 @@ impl<F: FastReal> FastGru<F> {
                 dh_t.view(),
                 dgx_t,
                 dgh.view_mut(),
-                dgh_n_t,
                 dh_next.view_mut(),
             );
-            // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh_t W_hh: one (B, 3H)·(3H, H) product
-            // for all three recurrent halves.
+            // Of this step's recurrent-half errors, only the candidate's block differs from
+            // the input half's: keep it for the weight gradient.
+            let h = dgh_n.len_of(Axis(2));
+            dgh_n
+                .index_axis_mut(Axis(0), t)
+                .assign(&dgh.slice(s![.., 2 * h..])); // (B, H)
+                                                      // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh_t W_hh: one (B, 3H)·(3H, H) product
+                                                      // for all three recurrent halves.
             add_product(dgh.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
         }
     }
@@ -496,10 +500,9 @@ multiversion! {
         dh_t: ArrayView2<F>,
         dgx_t: ArrayViewMut2<F>,
         dgh_t: ArrayViewMut2<F>,
-        dgh_n_t: ArrayViewMut2<F>,
         dh_next: ArrayViewMut2<F>,
     ) {
-        let (mut dgx_t, mut dgh_t, mut dgh_n_t, mut dh_next) = (dgx_t, dgh_t, dgh_n_t, dh_next);
+        let (mut dgx_t, mut dgh_t, mut dh_next) = (dgx_t, dgh_t, dh_next);
         for b in 0..dgx_t.nrows() {
             cell_backward(
                 slice(g_t.row(b)),
@@ -508,7 +511,6 @@ multiversion! {
                 slice(dh_t.row(b)),
                 slice_mut(dgx_t.row_mut(b)),
                 slice_mut(dgh_t.row_mut(b)),
-                slice_mut(dgh_n_t.row_mut(b)),
                 slice_mut(dh_next.row_mut(b)),
             );
         }
@@ -560,10 +562,9 @@ fn cell_forward<F: FastReal>(g: &mut [F], gh: &[F], h_prev: &[F], gh_n: &mut [F]
 // ANCHOR: cell_backward
 /// One example backwards, mirroring [`cell_forward`]: from the total $\partial L/\partial
 /// h_t$ (`dh`), writes the errors on the input halves (`dgx`: $a_r', a_z', a_n'$) and on
-/// the recurrent halves (`dgh`: $a_r', a_z', r_t \odot a_n'$; its last block, the only one
-/// that differs from `dgx`, also into `dgh_n` to keep), and sets `dh_prev` to the direct
-/// path $\partial h_t/\partial h_{t-1} = z_t$ (the product through $W_{hh}$ is added by
-/// the caller).
+/// the recurrent halves (`dgh`: $a_r', a_z', r_t \odot a_n'$), and sets `dh_prev` to the
+/// direct path $\partial h_t/\partial h_{t-1} = z_t$ (the product through $W_{hh}$ is
+/// added by the caller).
 #[inline(always)]
 fn cell_backward<F: FastReal>(
     g: &[F],
@@ -572,7 +573,6 @@ fn cell_backward<F: FastReal>(
     dh: &[F],
     dgx: &mut [F],
     dgh: &mut [F],
-    dgh_n: &mut [F],
     dh_prev: &mut [F],
 ) {
     let m = dh.len();
@@ -614,7 +614,6 @@ fn cell_backward<F: FastReal>(
         store(&mut dhr[at.clone()], &out[0]);
         store(&mut dhz[at.clone()], &out[1]);
         store(&mut dhn[at.clone()], &out[3]);
-        store(&mut dgh_n[at.clone()], &out[3]);
         store(&mut dh_prev[at], &out[4]);
     }
 }

@@ -104,7 +104,7 @@ impl Pool {
                 std::hint::spin_loop();
                 spins = spins.wrapping_add(1);
                 // Reading the clock costs more than a spin: look at it now and then.
-                if spins % 64 == 0 && start.elapsed() >= SPIN {
+                if spins.is_multiple_of(64) && start.elapsed() >= SPIN {
                     break;
                 }
             }
