@@ -209,9 +209,11 @@ pub fn threads() -> usize {
     })
 }
 
-/// Floating-point operations below which a piece of work stays on one thread: starting a
-/// thread costs tens of microseconds, what a single core does in about a million FLOPs.
-pub const MIN_FLOPS_PER_THREAD: f64 = 4e6;
+/// Floating-point operations below which a piece of work stays on one thread. Handing a
+/// part to a kept worker thread and waiting for it costs about a microsecond (`cargo xtask
+/// bench` measures it), what a core does in about 10⁵ FLOPs; ten times that keeps the
+/// hand-off under a tenth of the part.
+pub const MIN_FLOPS_PER_THREAD: f64 = 1e6;
 
 /// Into how many parts to split `rows` rows of work costing `flops` in all: [`threads`],
 /// but no part under [`MIN_ROWS_PER_THREAD`] rows or [`MIN_FLOPS_PER_THREAD`].
@@ -273,7 +275,7 @@ fn split_at_bounds<V: Split>(a: V, axis: Axis, bounds: &[usize]) -> Vec<V> {
 /// Runs `work` on every item of `jobs`, the first on this thread and each other on a
 /// worker of the [`pool`] (threads kept from one call to the next), and returns when all
 /// are done.
-pub(crate) fn run_parts<J: Send>(jobs: Vec<J>, work: impl Fn(J) + Sync) {
+pub fn run_parts<J: Send>(jobs: Vec<J>, work: impl Fn(J) + Sync) {
     let n = jobs.len();
     // Each job is taken by exactly one part; the lock is uncontended.
     let slots: Vec<std::sync::Mutex<Option<J>>> = jobs

@@ -62,19 +62,22 @@ impl<F: Real> Panels<F> {
         self.k = k;
         self.n = n;
         self.data.resize(panels * k * NR, F::zero());
-        if w.stride_of(ndarray::Axis(0)) == 1 && n > 1 {
+        if w.stride_of(ndarray::Axis(0)) == 1 && n > 1 && k > 0 {
             // Contiguous columns (W given as a transposed view, as the layers pass W^T):
             // read each column once, in memory order, and write it down its panel.
-            for (j, column) in w.columns().into_iter().enumerate() {
-                let at = (j / NR) * k * NR + j % NR;
-                for (kk, &v) in column.iter().enumerate() {
-                    self.data[at + kk * NR] = v;
+            for (p, panel) in self.data.chunks_exact_mut(k * NR).enumerate() {
+                for jj in 0..NR {
+                    let j = p * NR + jj;
+                    if j < n {
+                        for (row, &v) in panel.chunks_exact_mut(NR).zip(w.column(j)) {
+                            row[jj] = v;
+                        }
+                    } else {
+                        panel
+                            .chunks_exact_mut(NR)
+                            .for_each(|row| row[jj] = F::zero());
+                    }
                 }
-            }
-            let last = (panels - 1) * k * NR;
-            for kk in 0..k {
-                self.data[last + kk * NR..last + (kk + 1) * NR][n - (panels - 1) * NR..]
-                    .fill(F::zero());
             }
             return;
         }

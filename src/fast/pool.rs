@@ -22,9 +22,12 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long an idle worker spins before it sleeps: longer than the serial stretches
-/// between two hand-offs of a training step (tens to hundreds of microseconds), short
-/// enough that a process between steps soon stops using the processor.
-const SPIN: Duration = Duration::from_micros(300);
+/// between two hand-offs of a training step (up to about half a millisecond at batch 1,
+/// where both recurrences run on one thread), because waking a sleeping thread on a
+/// virtual machine took from tens of microseconds to over a millisecond when its core had
+/// gone idle; short enough that a process between steps soon stops using the processor.
+/// (OpenMP runtimes spin far longer by default: 200 ms in Intel's.)
+const SPIN: Duration = Duration::from_millis(2);
 
 /// A part of the work: called with the part's index.
 type Part<'a> = &'a (dyn Fn(usize) + Sync);

@@ -75,6 +75,7 @@ pub fn command(root: &Path, options: &[&str]) -> Result<ExitCode> {
     }
     println!("bench: the optimisations one by one (1 thread)");
     records.extend(tag(ours("ablations", 1, quick)?, 0, 1));
+    records.extend(tag(ours("handoff", 2, quick)?, 0, 2));
     println!("bench: peak memory of a training step");
     records.extend(tag(ours("memory", 2, quick)?, 0, 2));
 

@@ -51,7 +51,7 @@ Commands:
                          (venv: $RECURRENT_TORCH_VENV or ~/.cache/recurrent/torchvenv,
                          created on first use) and, unless --quick, write the book's
                          tables and figure into book/src/repro/. Never part of ci.
-  bench-worker <runs|ablations|memory> [--quick]
+  bench-worker <runs|ablations|memory|handoff> [--quick]
                          One measuring process of `bench` (used by it).
   ci                     Run every check CI runs, in order, and summarise.
   help                   Show this message.

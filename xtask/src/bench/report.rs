@@ -244,13 +244,15 @@ impl Results {
         );
         for r in self.records.iter().filter(|r| r["kind"] == "ablation") {
             let (before, after) = (num(r, "before"), num(r, "after"));
+            // A measurement that does not depend on the sizes has (0, 0, 0).
+            let sizes = match (int(r, "b"), int(r, "t"), int(r, "h")) {
+                (0, 0, 0) => "any".to_string(),
+                (b, t, h) => format!("({b}, {t}, {h})"),
+            };
             let _ = writeln!(
                 s,
-                "| {} | ({}, {}, {}) | {:.3} | {:.3} | {:.2}× |",
+                "| {} | {sizes} | {:.3} | {:.3} | {:.2}× |",
                 r["name"].as_str().unwrap_or("?"),
-                int(r, "b"),
-                int(r, "t"),
-                int(r, "h"),
                 1e3 * before,
                 1e3 * after,
                 before / after

@@ -1,5 +1,5 @@
 //! What one benchmark process measures. `cargo xtask bench` starts this as
-//! `xtask bench-worker <runs|ablations|memory> [--quick]` with `MATMUL_NUM_THREADS` set,
+//! `xtask bench-worker <runs|ablations|memory|handoff> [--quick]` with `MATMUL_NUM_THREADS` set,
 //! because the matrix multiply reads its thread count once per process; each result is one
 //! JSON object on its own line of standard output.
 
@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array3, Axis};
 use recurrent::activations::{sigmoid, tanh};
-use recurrent::fast::{weight_grads, FastReal, GradWorkspace, Panels};
+use recurrent::fast::{run_parts, weight_grads, FastReal, GradWorkspace, Panels};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
@@ -46,6 +46,7 @@ pub fn run(what: &str, quick: bool) -> Result<()> {
         "runs" => runs(quick),
         "ablations" => ablations(quick),
         "memory" => memory(),
+        "handoff" => handoff(quick),
         _ => bail!("unknown bench-worker task {what}"),
     }
     Ok(())
@@ -320,6 +321,35 @@ fn ablations(quick: bool) {
         });
         ablation("vectorisable float32 sigmoid and tanh", config, libm, fast);
     }
+}
+
+/// Handing work to a second thread and waiting for it: a thread started and joined for
+/// each hand-off (`std::thread::scope`), or the fast layers' worker kept from one hand-off
+/// to the next (`run_parts`). Run with two threads; the work itself is empty.
+fn handoff(quick: bool) {
+    let (budget, min_reps) = budget(quick);
+    let hand_offs = 100;
+    let started = median_secs(budget, min_reps, || {
+        for _ in 0..hand_offs {
+            std::thread::scope(|scope| {
+                scope.spawn(|| black_box(1));
+                black_box(0);
+            });
+        }
+    });
+    let kept = median_secs(budget, min_reps, || {
+        for _ in 0..hand_offs {
+            run_parts(vec![0, 1], |j| {
+                black_box(j);
+            });
+        }
+    });
+    let record = json!({
+        "kind": "ablation", "name": "worker thread kept, not started per hand-off (one hand-off, 2 threads)",
+        "b": 0, "t": 0, "h": 0,
+        "before": started / hand_offs as f64, "after": kept / hand_offs as f64,
+    });
+    println!("{record}");
 }
 
 /// Peak resident memory of a process that runs training steps of the fast LSTM at
