@@ -260,7 +260,11 @@ impl<F: FastReal> FastLstm<F> {
         // depend on the recurrence: one (T·B, D)·(D, 4H) product, the largest and most
         // efficient of the pass, written where the activations will be, and split by rows
         // across the threads, as the recurrence below is.
-        *bias = &self.b_ih + &self.b_hh; // (4H,)
+        fit(bias, 4 * h); // (4H,)
+        Zip::from(&mut *bias)
+            .and(&self.b_ih)
+            .and(&self.b_hh)
+            .for_each(|b, &bi, &bh| *b = bi + bh);
         let z_flat = flat_mut(acts.view_mut()); // (T·B, 4H)
         product_split(
             flat(xs_c.view()),

@@ -249,12 +249,22 @@ impl Results {
                 (0, 0, 0) => "any".to_string(),
                 (b, t, h) => format!("({b}, {t}, {h})"),
             };
+            // Milliseconds to three decimals, or to three significant digits below 0.1 ms
+            // (a hand-off takes a microsecond).
+            let ms = |secs: f64| {
+                let ms = 1e3 * secs;
+                if ms >= 0.1 {
+                    format!("{ms:.3}")
+                } else {
+                    format!("{ms:.3e}")
+                }
+            };
             let _ = writeln!(
                 s,
-                "| {} | {sizes} | {:.3} | {:.3} | {:.2}× |",
+                "| {} | {sizes} | {} | {} | {:.2}× |",
                 r["name"].as_str().unwrap_or("?"),
-                1e3 * before,
-                1e3 * after,
+                ms(before),
+                ms(after),
                 before / after
             );
         }

@@ -8,8 +8,8 @@
 use ndarray::{Array1, Array2, Array3, ArrayView3, Axis, Zip};
 use rand::Rng;
 use recurrent::fast::{
-    product_split, weight_grads, FastGru, FastGruBackward, FastGruCache, FastLstm,
-    FastLstmBackward, FastLstmCache, FastReal, GradWorkspace, Panels,
+    parts, product_split, run_parts, weight_grads, FastGru, FastGruBackward, FastGruCache,
+    FastLstm, FastLstmBackward, FastLstmCache, FastReal, GradWorkspace, Panels,
 };
 use recurrent::gru::GruConfig;
 use recurrent::init::{rng, uniform};
@@ -273,17 +273,29 @@ impl Model {
             self.logits.view_mut(),
         );
         let n = (t * b) as f32;
-        let mut loss = 0.0;
-        for (mut row, &y) in self.logits.rows_mut().into_iter().zip(&self.targets) {
-            let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            row.mapv_inplace(|v| (v - max).fast_exp());
-            let sum = row.sum();
-            loss += sum.ln() - row[y].ln();
-            // dL/dlogit = (softmax - onehot) / N
-            row.mapv_inplace(|e| e / (sum * n));
-            row[y] -= 1.0 / n;
-        }
-        loss / n
+        // The softmax and its gradient, row by row, the rows split across the threads as
+        // the products are (PyTorch's runs on all its threads too).
+        let parts = parts(t * b, (t * b * VOCAB * 20) as f64);
+        let rows = (t * b).div_ceil(parts);
+        let mut losses = vec![0.0f32; parts];
+        let jobs: Vec<_> = self
+            .logits
+            .axis_chunks_iter_mut(Axis(0), rows)
+            .zip(self.targets.chunks(rows))
+            .zip(losses.iter_mut())
+            .collect();
+        run_parts(jobs, |((mut logits, targets), loss)| {
+            for (mut row, &y) in logits.rows_mut().into_iter().zip(targets) {
+                let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                row.mapv_inplace(|v| (v - max).fast_exp());
+                let sum = row.sum();
+                *loss += sum.ln() - row[y].ln();
+                // dL/dlogit = (softmax - onehot) / N
+                row.mapv_inplace(|e| e / (sum * n));
+                row[y] -= 1.0 / n;
+            }
+        });
+        losses.iter().sum::<f32>() / n
     }
 
     /// A whole training step: forward, loss, backward through the head and BPTT, SGD.

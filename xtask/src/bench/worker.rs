@@ -325,7 +325,8 @@ fn ablations(quick: bool) {
 
 /// Handing work to a second thread and waiting for it: a thread started and joined for
 /// each hand-off (`std::thread::scope`), or the fast layers' worker kept from one hand-off
-/// to the next (`run_parts`). Run with two threads; the work itself is empty.
+/// to the next (`run_parts`), with empty work; then a weight gradient on two threads, by
+/// the threaded matrixmultiply or by [`weight_grads`]. Run with two threads.
 fn handoff(quick: bool) {
     let (budget, min_reps) = budget(quick);
     let hand_offs = 100;
@@ -348,6 +349,35 @@ fn handoff(quick: bool) {
         "kind": "ablation", "name": "worker thread kept, not started per hand-off (one hand-off, 2 threads)",
         "b": 0, "t": 0, "h": 0,
         "before": started / hand_offs as f64, "after": kept / hand_offs as f64,
+    });
+    println!("{record}");
+    // The LSTM's weight gradient of W_hh on two threads: matrixmultiply's own threads,
+    // or the columns of the errors split across the kept workers.
+    let (b, t, h) = (64, 100, 256);
+    let g = 4 * h;
+    let dz = Array2::<f32>::from_elem((t * b, g), 0.1); // (T·B, 4H)
+    let hs = Array2::<f32>::from_elem((t * b, h), 0.1); // (T·B, H)
+    let mut dw = Array2::<f32>::zeros((g, h));
+    let mut db = Array1::<f32>::zeros(g);
+    let library = median_secs(budget, min_reps, || {
+        general_mat_mul(1.0, &dz.t(), &hs, 0.0, &mut dw);
+        db.assign(&dz.sum_axis(Axis(0)));
+        black_box((&dw, &db));
+    });
+    let mut ws = GradWorkspace::default();
+    let split = median_secs(budget, min_reps, || {
+        weight_grads(
+            dz.view(),
+            &mut [(hs.view(), dw.view_mut())],
+            db.view_mut(),
+            &mut ws,
+        );
+        black_box((&dw, &db));
+    });
+    let record = json!({
+        "kind": "ablation",
+        "name": "weight gradient on 2 threads: columns split across kept workers, not matrixmultiply's threads",
+        "b": b, "t": t, "h": h, "before": library, "after": split,
     });
     println!("{record}");
 }
