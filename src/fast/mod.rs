@@ -8,7 +8,8 @@
 //!
 //! - **Workspaces.** [`FastLstm::forward_into`] and [`FastLstm::backward_into`] (and the
 //!   GRU's) write into a cache and a gradient buffer the caller keeps, so a training loop
-//!   allocates nothing after its first step. The [`crate::Recurrent`] implementations
+//!   allocates no array after its first step (only a few short lists per pass, one entry
+//!   per thread, to hand out the work). The [`crate::Recurrent`] implementations
 //!   allocate them fresh, so the fast layers also plug into
 //!   [`crate::train::SequenceModel::with_cell`] unchanged.
 //! - **Padded state.** $h_0, h_1, \dots, h_T$ live in one (T+1, B, H) array (and so do the
@@ -21,6 +22,9 @@
 //!   large ones the general matrix multiply.
 //! - **Vector element-wise code.** The gate loops go over blocks of [`LANES`] units held in
 //!   local arrays, and are compiled twice, for AVX-512 and the baseline, chosen at run time.
+//! - **Threads.** The recurrence splits the batch across threads (each runs the whole
+//!   sequence for its rows), the weight gradients split the columns of the errors, and the
+//!   threads are kept from one hand-off to the next ([`pool`]).
 //! - **Cheaper nonlinearities in float32.** [`FastReal`] gives `f32` a branch-free
 //!   exponential that the compiler vectorises, and keeps `f64` on the exact functions of
 //!   [`crate::activations`], so float64 gradient checks see the same numbers as the

@@ -2,14 +2,15 @@
 //!
 //! A training step hands work to the other threads about eight times (the input
 //! projection, the two recurrences, the weight gradients, a head). Starting and joining a
-//! thread for each hand-off (`std::thread::scope`) cost 131 µs on the two-core machine the
-//! chapter "Making it fast" measures, a tenth of a step at (32, 64, 128), and the second
-//! thread started its half that much later than the first. These threads are started on
+//! thread for each hand-off (`std::thread::scope`) cost 36-49 µs on the two-core machine
+//! the chapter "Making it fast" measures (`cargo xtask bench` times it), about a tenth of a
+//! step at (32, 64, 128), and the second thread started its half that much later than the
+//! first. These threads are started on
 //! the first hand-off and then wait for the next one: spinning for a short while (a step's
 //! serial stretches are shorter than that), then asleep on a condition variable, so an idle
-//! process costs no processor time. cuDNN keeps its kernels resident on the GPU for the
-//! same reason (persistent RNN kernels, Diamos et al. 2016), and OpenMP runtimes, which
-//! PyTorch uses on the CPU, keep their thread teams the same way.
+//! process costs no processor time. OpenMP runtimes, which PyTorch uses on the CPU, keep
+//! their thread teams the same way; on the GPU, persistent RNN kernels (Diamos et al.
+//! 2016) stay resident across time steps rather than being launched at each one.
 //!
 //! One caller at a time: a second thread that hands off work while the pool is busy (tests
 //! run in parallel, or a part that itself splits its work) gets threads of its own, as
