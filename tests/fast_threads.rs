@@ -136,36 +136,32 @@ fn agree_f32<A: Recurrent<f32>, B: Recurrent<f64>>(fast: &A, exact: &B, batch: u
     }
 }
 
+/// `single` with `exact`'s parameters, rounded to float32.
+fn rounded<P: Params<f32>, Q: Params<f64>>(mut single: P, exact: &Q) -> P {
+    for ((_, mut s), (_, e)) in single.params_mut().into_iter().zip(exact.params()) {
+        s.zip_mut_with(&e, |s, &e| *s = e as f32);
+    }
+    single
+}
+
 #[test]
 fn float32_on_two_threads_gives_the_float64_numbers() {
     two_threads();
     let batch = 2 * MIN_ROWS_PER_THREAD + 1;
-    let lstm = recurrent::Lstm::<f64>::new(&LstmConfig {
+    let lstm = LstmConfig {
         input_size: 3,
         hidden_size: HIDDEN,
         ..LstmConfig::default()
-    })
-    .unwrap();
-    let exact = FastLstm::from_lstm(&lstm).unwrap();
-    let single = FastLstm {
-        w_ih: exact.w_ih.mapv(|v| v as f32),
-        w_hh: exact.w_hh.mapv(|v| v as f32),
-        b_ih: exact.b_ih.mapv(|v| v as f32),
-        b_hh: exact.b_hh.mapv(|v| v as f32),
     };
+    let exact = FastLstm::<f64>::new(&lstm).unwrap();
+    let single = rounded(FastLstm::<f32>::new(&lstm).unwrap(), &exact);
     agree_f32(&single, &exact, batch);
-    let gru = recurrent::Gru::<f64>::new(&GruConfig {
+    let gru = GruConfig {
         input_size: 3,
         hidden_size: HIDDEN,
         ..GruConfig::default()
-    })
-    .unwrap();
-    let exact = FastGru::from_gru(&gru).unwrap();
-    let single = FastGru {
-        w_ih: exact.w_ih.mapv(|v| v as f32),
-        w_hh: exact.w_hh.mapv(|v| v as f32),
-        b_ih: exact.b_ih.mapv(|v| v as f32),
-        b_hh: exact.b_hh.mapv(|v| v as f32),
     };
+    let exact = FastGru::<f64>::new(&gru).unwrap();
+    let single = rounded(FastGru::<f32>::new(&gru).unwrap(), &exact);
     agree_f32(&single, &exact, batch);
 }
