@@ -30,8 +30,9 @@ pub const NR: usize = 32;
 /// row being read.
 pub const MR: usize = 8;
 
-/// Rows of a panel per block: [`KC`] × [`NR`] float32 numbers are 32 KiB, which fits the
-/// first-level data cache (48 KiB per core on the machine the chapter measures).
+/// Rows of a panel per block: [`KC`] × [`NR`] float32 numbers are 32 KiB, the first-level
+/// data cache of a core on the machine the chapter measures (128 rows measured no
+/// different there).
 pub const KC: usize = 256;
 
 /// A weight W (K, N) packed into column panels for [`Panels::times_add`].
