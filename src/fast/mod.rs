@@ -385,8 +385,8 @@ impl<F> Default for GradPart<F> {
 /// (inputs (T·B, N), grad (G', N)) pair, and `bias` (G), the column sums of `errors`
 /// (T·B, G), the pre-activation errors. A `grad` with fewer rows than G (G' ≤ G) gets the
 /// first G' columns of the errors (the GRU's recurrent weight shares two of its three
-/// blocks of errors with its input weight). The rows of `errors` must be contiguous, as
-/// the layers' workspaces are; any other argument may be any view.
+/// blocks of errors with its input weight). The rows of `errors`, and `bias`, must be
+/// contiguous, as the layers' workspaces are.
 ///
 /// With a vector kernel, each gradient is computed transposed, $(\partial L/\partial
 /// W)^\top = X^\top Z'$, which puts the long T·B dimension where the micro-kernel sums
