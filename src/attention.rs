@@ -229,8 +229,9 @@ impl<F: Real> Attention<F> {
             for b in 0..b_len {
                 let dc = dcontext.slice(s![t, b, ..]); // (Hk,)
                 let a = alpha.slice(s![t, b, ..]); // (S,)
-                                                   // c_t = Σ_j α_tj k_j: the context's gradient flows to each key in
-                                                   // proportion to its weight, and to each weight as dc · k_j.
+
+                // c_t = Σ_j α_tj k_j: the context's gradient flows to each key in
+                // proportion to its weight, and to each weight as dc · k_j.
                 let dalpha = keys.slice(s![.., b, ..]).dot(&dc); // (S,)
                 for j in 0..s_len {
                     dkeys.slice_mut(s![j, b, ..]).scaled_add(a[j], &dc);
@@ -256,7 +257,8 @@ impl<F: Real> Attention<F> {
                 let mut dk_proj = Array3::zeros((s_len, b_len, width)); // (S, B, A)
                 for ((t, b, j), &de) in dscores.indexed_iter() {
                     let row = u.slice(s![t, b, j, ..]); // (A,)
-                                                        // e = v·u, u = tanh(pre): ∂pre = de v ⊙ (1 − u²)
+
+                    // e = v·u, u = tanh(pre): ∂pre = de v ⊙ (1 − u²)
                     dv.scaled_add(de, &row);
                     let dpre = Zip::from(&row)
                         .and(&p.v)

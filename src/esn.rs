@@ -193,7 +193,8 @@ impl Esn {
         let mut x = Array1::zeros(self.reservoir_size()); // (N,)  x_{t-1}
         for (t, drive_t) in drive.rows().into_iter().enumerate() {
             let x_hat = (&drive_t + &self.w.dot(&x)).mapv(f64::tanh); // (N,)
-                                                                      // Leaky integration: a = 1 is Jaeger's plain unit, x_t = x̂_t.
+
+            // Leaky integration: a = 1 is Jaeger's plain unit, x_t = x̂_t.
             x = &x * (1.0 - a) + &x_hat * a;
             states.row_mut(t).assign(&x);
         }

@@ -370,7 +370,7 @@ impl<F: FastReal> FastGru<F> {
             mut dgh,
             mut dh_next,
         } = part;
-        let t_len = dgx.len_of(Axis(0));
+        let (t_len, h) = (dgx.len_of(Axis(0)), dgh_n.len_of(Axis(2)));
         for t in (0..t_len).rev() {
             let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
             Zip::from(&mut dh_t)
@@ -392,12 +392,12 @@ impl<F: FastReal> FastGru<F> {
             );
             // Of this step's recurrent-half errors, only the candidate's block differs from
             // the input half's: keep it for the weight gradient.
-            let h = dgh_n.len_of(Axis(2));
             dgh_n
                 .index_axis_mut(Axis(0), t)
                 .assign(&dgh.slice(s![.., 2 * h..])); // (B, H)
-                                                      // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh_t W_hh: one (B, 3H)·(3H, H) product
-                                                      // for all three recurrent halves.
+
+            // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh W_hh: one (B, 3H)·(3H, H) product
+            // for all three recurrent halves.
             add_product(dgh.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
         }
     }

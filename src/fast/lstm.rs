@@ -312,7 +312,8 @@ impl<F: FastReal> FastLstm<F> {
             let c_t = c_rest.index_axis_mut(Axis(0), 0); // (B, H)
             let mut z_t = acts.index_axis_mut(Axis(0), t); // (B, 4H)
             let tanh_c_t = tanh_cs.index_axis_mut(Axis(0), t); // (B, H)
-                                                               // The only product on the sequential path: (B, H)·(H, 4H), all four gates.
+
+            // The only product on the sequential path: (B, H)·(H, 4H), all four gates.
             add_product(h_prev, self.w_hh.t(), w_hh_t, &mut z_t);
             cells_forward(z_t, c_prev, c_t, tanh_c_t, h_t);
         }

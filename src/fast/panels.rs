@@ -85,14 +85,7 @@ impl<F: Real> Panels<F> {
         for (kk, w_row) in w.rows().into_iter().enumerate() {
             match w_row.as_slice() {
                 // A contiguous row (W in standard layout): a slice copy per panel.
-                Some(row) => {
-                    for (p, part) in row.chunks(NR).enumerate() {
-                        let at = (p * k + kk) * NR;
-                        let (values, padding) = self.data[at..at + NR].split_at_mut(part.len());
-                        values.copy_from_slice(part);
-                        padding.fill(F::zero());
-                    }
-                }
+                Some(row) => self.put_row(kk, row),
                 None => {
                     for p in 0..panels {
                         let at = (p * k + kk) * NR;
@@ -123,15 +116,20 @@ impl<F: Real> Panels<F> {
         sums.fill(F::zero());
         for (kk, w_row) in w.rows().into_iter().enumerate() {
             let row = w_row.to_slice().expect("rows of w are contiguous");
-            for (p, (part, sum)) in row.chunks(NR).zip(sums.chunks_mut(NR)).enumerate() {
-                let at = (p * k + kk) * NR;
-                let (values, padding) = self.data[at..at + NR].split_at_mut(part.len());
-                values.copy_from_slice(part);
-                padding.fill(F::zero());
-                for (s, &v) in sum.iter_mut().zip(part) {
-                    *s += v;
-                }
+            self.put_row(kk, row);
+            for (s, &v) in sums.iter_mut().zip(row) {
+                *s += v;
             }
+        }
+    }
+
+    /// Writes row `kk` of W (contiguous) into its place in every panel, padding included.
+    fn put_row(&mut self, kk: usize, row: &[F]) {
+        for (p, part) in row.chunks(NR).enumerate() {
+            let at = (p * self.k + kk) * NR;
+            let (values, padding) = self.data[at..at + NR].split_at_mut(part.len());
+            values.copy_from_slice(part);
+            padding.fill(F::zero());
         }
     }
 

@@ -102,16 +102,7 @@ impl Pool {
     fn work(&self, id: usize) {
         let mut seen = 0;
         loop {
-            let start = Instant::now();
-            let mut spins = 0u32;
-            while self.epoch.load(Ordering::Acquire) == seen {
-                std::hint::spin_loop();
-                spins = spins.wrapping_add(1);
-                // Reading the clock costs more than a spin: look at it now and then.
-                if spins.is_multiple_of(64) && start.elapsed() >= SPIN {
-                    break;
-                }
-            }
+            spin_while(|| self.epoch.load(Ordering::Acquire) == seen);
             let (part, parts) = {
                 let mut task = self.task.lock().unwrap_or_else(|e| e.into_inner());
                 while task.epoch == seen {
@@ -153,11 +144,9 @@ impl Pool {
         }
         self.wake.notify_all();
         let mine = catch_unwind(AssertUnwindSafe(|| part(0)));
-        let start = Instant::now();
-        while self.pending.load(Ordering::Acquire) != 0 {
-            if start.elapsed() < SPIN {
-                std::hint::spin_loop();
-            } else {
+        let busy = || self.pending.load(Ordering::Acquire) != 0;
+        if spin_while(busy) {
+            while busy() {
                 std::thread::yield_now();
             }
         }
@@ -171,6 +160,21 @@ impl Pool {
             resume_unwind(payload);
         }
     }
+}
+
+/// Spins while `busy()` holds, for at most [`SPIN`]; returns whether it still holds.
+fn spin_while(busy: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    while busy() {
+        std::hint::spin_loop();
+        spins = spins.wrapping_add(1);
+        // Reading the clock costs more than a spin: look at it now and then.
+        if spins.is_multiple_of(64) && start.elapsed() >= SPIN {
+            return true;
+        }
+    }
+    false
 }
 
 /// [`run`] on threads started for this call and joined before it returns.
