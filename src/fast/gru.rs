@@ -11,8 +11,8 @@
 //! reset-before form needs $r_t$ before its third product, two multiplies per step.
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, parts, product_split, run_parts, slice, slice_mut,
-    split_n, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
+    fit, flat, flat_mut, lanes, parts, product, product_split, run_parts, slice, slice_mut,
+    split_n, store, weight_grads, FastReal, GradWorkspace, Out, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -47,7 +47,8 @@ pub struct FastGruCache<F> {
     gates: Array3<F>,  // (T, B, 3H)  r_t, z_t, n_t
     gh_n: Array3<F>,   // (T, B, H)  h_{t-1} W_hn^T + b_hn, which r_t multiplies
     hs: Array3<F>,     // (T+1, B, H)  h_0, h_1, ..., h_T
-    gh: Array2<F>,     // (B, 3H)  one step's recurrent products h_{t-1} W_hh^T + b_hh
+    gh: Array2<F>,     // (B, 3H)  one step's recurrent products h_{t-1} W_hh^T
+    bias: Array1<F>,   // (3H,)  b_ih + (b_hr, b_hz, 0): the biases added before the loop
     w_ih_t: Panels<F>, // W_ih^T (D, 3H), packed for the input projection
     w_hh_t: Panels<F>, // W_hh^T (H, 3H), packed for the recurrent product of every step
 }
@@ -60,6 +61,7 @@ impl<F: FastReal> Default for FastGruCache<F> {
             gh_n: Array3::zeros((0, 0, 0)),
             hs: Array3::zeros((0, 0, 0)),
             gh: Array2::zeros((0, 0)),
+            bias: Array1::zeros(0),
             w_ih_t: Panels::default(),
             w_hh_t: Panels::default(),
         }
@@ -72,13 +74,14 @@ impl<F: FastReal> FastGruCache<F> {
         self.hs.slice(s![1.., .., ..])
     }
     /// The bytes this cache holds: $T B (D + 5H)$ scalars, the initial state, one step's
-    /// products and the packed weights.
+    /// products, the biases and the packed weights.
     pub fn bytes(&self) -> usize {
         let n = self.xs.len()
             + self.gates.len()
             + self.gh_n.len()
             + self.hs.len()
             + self.gh.len()
+            + self.bias.len()
             + self.w_ih_t.len()
             + self.w_hh_t.len();
         n * std::mem::size_of::<F>()
@@ -96,10 +99,10 @@ pub struct FastGruBackward<F> {
     pub dh0: Array2<F>,
     /// The total $\partial L/\partial h_t$ at every step: (T, B, H).
     pub dhs: Array3<F>,
-    dgx: Array3<F>,   // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
-    dgh_n: Array3<F>, // (T, B, H)  dL/d(the candidate's recurrent half): r ⊙ da_n
-    dgh: Array2<F>,   // (B, 3H)  one step's dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
-    w_hh: Panels<F>,  // W_hh (3H, H), packed for the product of every step
+    dgx: Array3<F>,     // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
+    dgh_n: Array3<F>,   // (T, B, H)  dL/d(the candidate's recurrent half): r ⊙ da_n
+    w_hh_rz: Panels<F>, // W_hh's first 2H rows (2H, H), packed for the product of every step
+    w_hh_n: Panels<F>,  // W_hh's last H rows (H, H), packed likewise
     grad_ws: GradWorkspace<F>,
 }
 
@@ -117,8 +120,8 @@ impl<F: FastReal> Default for FastGruBackward<F> {
             dhs: Array3::zeros((0, 0, 0)),
             dgx: Array3::zeros((0, 0, 0)),
             dgh_n: Array3::zeros((0, 0, 0)),
-            dgh: Array2::zeros((0, 0)),
-            w_hh: Panels::default(),
+            w_hh_rz: Panels::default(),
+            w_hh_n: Panels::default(),
             grad_ws: GradWorkspace::default(),
         }
     }
@@ -201,6 +204,7 @@ impl<F: FastReal> FastGru<F> {
             gh_n,
             hs,
             gh,
+            bias,
             w_ih_t,
             w_hh_t,
         } = cache;
@@ -209,18 +213,25 @@ impl<F: FastReal> FastGru<F> {
         fit(gh_n, (t_len, batch, h));
         fit(hs, (t_len + 1, batch, h));
         fit(gh, (batch, 3 * h));
+        fit(bias, 3 * h);
         xs_c.assign(&xs);
         hs.index_axis_mut(Axis(0), 0).assign(&h0);
         w_ih_t.pack(self.w_ih.t());
         w_hh_t.pack(self.w_hh.t());
 
-        // x_t W_ih^T + b_ih for every step: one (T·B, D)·(D, 3H) product.
+        // The reset and update gates add both their biases before any product, so they
+        // can be added once here; the candidate's b_hn sits inside r_t ⊙ (...) and is
+        // added at every step by the gate loop.
+        bias.assign(&self.b_ih);
+        let (mut b_rz, _) = bias.view_mut().split_at(Axis(0), 2 * h);
+        b_rz += &self.b_hh.slice(s![..2 * h]);
+        // x_t W_ih^T + b_ih (+ b_hr, b_hz) for every step: one (T·B, D)·(D, 3H) product.
         let gx_flat = flat_mut(gates.view_mut()); // (T·B, 3H)
         product_split(
             flat(xs_c.view()),
             self.w_ih.t(),
             w_ih_t,
-            Some(self.b_ih.view()),
+            Some(bias.view()),
             gx_flat,
         );
 
@@ -252,6 +263,7 @@ impl<F: FastReal> FastGru<F> {
             mut gh_n,
             mut gh,
         } = part;
+        let b_hn = slice(self.b_hh.slice(s![2 * self.hidden_size()..])); // (H,)
         for t in 0..gates.len_of(Axis(0)) {
             let (h_done, mut h_rest) = hs.view_mut().split_at(Axis(0), t + 1);
             let h_prev = h_done.index_axis(Axis(0), t); // (B, H)
@@ -259,10 +271,10 @@ impl<F: FastReal> FastGru<F> {
             let g_t = gates.index_axis_mut(Axis(0), t); // (B, 3H)  input halves in, gates out
             let gh_n_t = gh_n.index_axis_mut(Axis(0), t); // (B, H)
 
-            // All three recurrent halves in one product: h_{t-1} W_hh^T + b_hh, (B, 3H).
-            Zip::from(gh.rows_mut()).for_each(|mut g| g.assign(&self.b_hh));
-            add_product(h_prev, self.w_hh.t(), w_hh_t, &mut gh);
-            cells_forward(g_t, gh.view(), h_prev, gh_n_t, h_t);
+            // All three recurrent halves in one product, h_{t-1} W_hh^T (B, 3H), written
+            // over the last step's.
+            product(h_prev, self.w_hh.t(), w_hh_t, &mut gh, Out::Set);
+            cells_forward(g_t, gh.view(), b_hn, h_prev, gh_n_t, h_t);
         }
     }
     // ANCHOR_END: forward
@@ -299,17 +311,18 @@ impl<F: FastReal> FastGru<F> {
             dhs: dh_total,
             dgx,
             dgh_n,
-            dgh,
-            w_hh,
+            w_hh_rz,
+            w_hh_n,
             grad_ws,
         } = out;
         fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
         fit(dh_total, (t_len, batch, h)); // (T, B, H)
         fit(dgx, (t_len, batch, 3 * h)); // (T, B, 3H)
         fit(dgh_n, (t_len, batch, h)); // (T, B, H)
-        fit(dgh, (batch, 3 * h)); // (B, 3H)
         dh_next.fill(F::zero());
-        w_hh.pack(self.w_hh.view());
+        let (w_rz, w_n) = self.w_hh.view().split_at(Axis(0), 2 * h);
+        w_hh_rz.pack(w_rz);
+        w_hh_n.pack(w_n);
         {
             // Back through time, each part of the batch on its own thread, as forward.
             let n = parts(batch, 2.0 * (t_len * batch * h * 3 * h) as f64);
@@ -321,7 +334,6 @@ impl<F: FastReal> FastGru<F> {
             let mut dh_total = split_n(dh_total.view_mut(), Axis(1), n).into_iter();
             let mut dgx = split_n(dgx.view_mut(), Axis(1), n).into_iter();
             let mut dgh_n = split_n(dgh_n.view_mut(), Axis(1), n).into_iter();
-            let mut dgh = split_n(dgh.view_mut(), Axis(0), n).into_iter();
             let mut dh_next = split_n(dh_next.view_mut(), Axis(0), n).into_iter();
             for _ in 0..n {
                 jobs.push(BackwardPart {
@@ -332,11 +344,10 @@ impl<F: FastReal> FastGru<F> {
                     dh_total: dh_total.next().expect("n parts"),
                     dgx: dgx.next().expect("n parts"),
                     dgh_n: dgh_n.next().expect("n parts"),
-                    dgh: dgh.next().expect("n parts"),
                     dh_next: dh_next.next().expect("n parts"),
                 });
             }
-            let w_hh = &*w_hh;
+            let w_hh = (&*w_hh_rz, &*w_hh_n);
             run_parts(jobs, |part| self.recur_backward(w_hh, part));
         }
         self.param_grads(cache, dgx.view(), dgh_n.view(), grads, grad_ws);
@@ -358,7 +369,7 @@ impl<F: FastReal> FastGru<F> {
     }
 
     /// The sequential loop of the backward pass, for the rows of one part of the batch.
-    fn recur_backward(&self, w_hh: &Panels<F>, part: BackwardPart<'_, F>) {
+    fn recur_backward(&self, (w_rz, w_n): (&Panels<F>, &Panels<F>), part: BackwardPart<'_, F>) {
         let BackwardPart {
             dhs,
             gates,
@@ -367,10 +378,10 @@ impl<F: FastReal> FastGru<F> {
             mut dh_total,
             mut dgx,
             mut dgh_n,
-            mut dgh,
             mut dh_next,
         } = part;
         let (t_len, h) = (dgx.len_of(Axis(0)), dgh_n.len_of(Axis(2)));
+        let (w_hh_rz, w_hh_n) = self.w_hh.view().split_at(Axis(0), 2 * h);
         for t in (0..t_len).rev() {
             let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
             Zip::from(&mut dh_t)
@@ -380,25 +391,25 @@ impl<F: FastReal> FastGru<F> {
             let g_t = gates.index_axis(Axis(0), t); // (B, 3H)
             let gh_n_t = gh_n.index_axis(Axis(0), t); // (B, H)
             let h_prev = hs.index_axis(Axis(0), t); // (B, H)
-            let dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
+            let mut dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
+            let mut dgh_n_t = dgh_n.index_axis_mut(Axis(0), t); // (B, H)
             cells_backward(
                 g_t,
                 gh_n_t,
                 h_prev,
                 dh_t.view(),
-                dgx_t,
-                dgh.view_mut(),
+                dgx_t.view_mut(),
+                dgh_n_t.view_mut(),
                 dh_next.view_mut(),
             );
-            // Of this step's recurrent-half errors, only the candidate's block differs from
-            // the input half's: keep it for the weight gradient.
-            dgh_n
-                .index_axis_mut(Axis(0), t)
-                .assign(&dgh.slice(s![.., 2 * h..])); // (B, H)
 
-            // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh W_hh: one (B, 3H)·(3H, H) product
-            // for all three recurrent halves.
-            add_product(dgh.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
+            // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh W_hh, where the recurrent halves'
+            // errors dgh are (da_r, da_z) of dgx_t and r ⊙ da_n of dgh_n_t: the product in
+            // two parts of K, (B, 2H)·(2H, H) and (B, H)·(H, H), read where they lie.
+            let mut dh_prev = dh_next.view_mut();
+            let da_rz = dgx_t.slice(s![.., ..2 * h]); // (B, 2H)
+            product(da_rz, w_hh_rz, w_rz, &mut dh_prev, Out::Add);
+            product(dgh_n_t.view(), w_hh_n, w_n, &mut dh_prev, Out::Add);
         }
     }
     // ANCHOR_END: backward
@@ -465,7 +476,6 @@ struct BackwardPart<'a, F> {
     dh_total: ArrayViewMut3<'a, F>, // (T, b, H)
     dgx: ArrayViewMut3<'a, F>,      // (T, b, 3H)
     dgh_n: ArrayViewMut3<'a, F>,    // (T, b, H)
-    dgh: ArrayViewMut2<'a, F>,      // (b, 3H)  one step's, reused
     dh_next: ArrayViewMut2<'a, F>,  // (b, H)
 }
 
@@ -474,6 +484,7 @@ multiversion! {
     fn cells_forward<F: FastReal>(
         g_t: ArrayViewMut2<F>,
         gh: ArrayView2<F>,
+        b_hn: &[F],
         h_prev: ArrayView2<F>,
         gh_n_t: ArrayViewMut2<F>,
         h_t: ArrayViewMut2<F>,
@@ -483,6 +494,7 @@ multiversion! {
             cell_forward(
                 slice_mut(g_t.row_mut(b)),
                 slice(gh.row(b)),
+                b_hn,
                 slice(h_prev.row(b)),
                 slice_mut(gh_n_t.row_mut(b)),
                 slice_mut(h_t.row_mut(b)),
@@ -499,10 +511,10 @@ multiversion! {
         h_prev: ArrayView2<F>,
         dh_t: ArrayView2<F>,
         dgx_t: ArrayViewMut2<F>,
-        dgh_t: ArrayViewMut2<F>,
+        dgh_n_t: ArrayViewMut2<F>,
         dh_next: ArrayViewMut2<F>,
     ) {
-        let (mut dgx_t, mut dgh_t, mut dh_next) = (dgx_t, dgh_t, dh_next);
+        let (mut dgx_t, mut dgh_n_t, mut dh_next) = (dgx_t, dgh_n_t, dh_next);
         for b in 0..dgx_t.nrows() {
             cell_backward(
                 slice(g_t.row(b)),
@@ -510,7 +522,7 @@ multiversion! {
                 slice(h_prev.row(b)),
                 slice(dh_t.row(b)),
                 slice_mut(dgx_t.row_mut(b)),
-                slice_mut(dgh_t.row_mut(b)),
+                slice_mut(dgh_n_t.row_mut(b)),
                 slice_mut(dh_next.row_mut(b)),
             );
         }
@@ -519,11 +531,19 @@ multiversion! {
 
 // ANCHOR: cell_forward
 /// One example's gates, in place: `g` (3H) holds the input halves $x_t W_{ih}^\top +
-/// b_{ih}$ on entry and $r, z, n$ on exit; `gh` (3H) holds the recurrent halves. Writes
-/// the candidate's recurrent half (kept for the backward pass) and $h_t$. Blocks of
-/// [`LANES`] units in local arrays, as the LSTM's.
+/// b_{ih}$ (and $b_{hr}$, $b_{hz}$) on entry and $r, z, n$ on exit; `gh` (3H) holds the
+/// recurrent products $h_{t-1} W_{hh}^\top$, to which the candidate's adds `b_hn` (H).
+/// Writes the candidate's recurrent half (kept for the backward pass) and $h_t$. Blocks
+/// of [`LANES`] units in local arrays, as the LSTM's.
 #[inline(always)]
-fn cell_forward<F: FastReal>(g: &mut [F], gh: &[F], h_prev: &[F], gh_n: &mut [F], h: &mut [F]) {
+fn cell_forward<F: FastReal>(
+    g: &mut [F],
+    gh: &[F],
+    b_hn: &[F],
+    h_prev: &[F],
+    gh_n: &mut [F],
+    h: &mut [F],
+) {
     let m = h.len();
     let (gr, rest) = g.split_at_mut(m);
     let (gz, gn) = rest.split_at_mut(m);
@@ -537,14 +557,15 @@ fn cell_forward<F: FastReal>(g: &mut [F], gh: &[F], h_prev: &[F], gh_n: &mut [F]
             lanes(&gz[at.clone()]),
             lanes(&gn[at.clone()]),
         );
-        let (hr, hz, hn) = (
+        let (hr, hz, mut hn) = (
             lanes(&ghr[at.clone()]),
             lanes(&ghz[at.clone()]),
             lanes(&ghn[at.clone()]),
         );
-        let hp = lanes(&h_prev[at.clone()]);
+        let (b_n, hp) = (lanes(&b_hn[at.clone()]), lanes(&h_prev[at.clone()]));
         let mut ht = [F::zero(); LANES];
         for j in 0..LANES {
+            hn[j] += b_n[j];
             r[j] = (r[j] + hr[j]).fast_sigmoid();
             z[j] = (z[j] + hz[j]).fast_sigmoid();
             n[j] = (n[j] + r[j] * hn[j]).fast_tanh();
@@ -562,7 +583,8 @@ fn cell_forward<F: FastReal>(g: &mut [F], gh: &[F], h_prev: &[F], gh_n: &mut [F]
 // ANCHOR: cell_backward
 /// One example backwards, mirroring [`cell_forward`]: from the total $\partial L/\partial
 /// h_t$ (`dh`), writes the errors on the input halves (`dgx`: $a_r', a_z', a_n'$) and on
-/// the recurrent halves (`dgh`: $a_r', a_z', r_t \odot a_n'$), and sets `dh_prev` to the
+/// the candidate's recurrent half (`dgh_n`: $r_t \odot a_n'$; the reset and update gates'
+/// recurrent halves have the same errors as their input halves), and sets `dh_prev` to the
 /// direct path $\partial h_t/\partial h_{t-1} = z_t$ (the product through $W_{hh}$ is
 /// added by the caller).
 #[inline(always)]
@@ -572,7 +594,7 @@ fn cell_backward<F: FastReal>(
     h_prev: &[F],
     dh: &[F],
     dgx: &mut [F],
-    dgh: &mut [F],
+    dgh_n: &mut [F],
     dh_prev: &mut [F],
 ) {
     let m = dh.len();
@@ -580,8 +602,6 @@ fn cell_backward<F: FastReal>(
     let (gz, gn) = rest.split_at(m);
     let (dxr, rest) = dgx.split_at_mut(m);
     let (dxz, dxn) = rest.split_at_mut(m);
-    let (dhr, rest) = dgh.split_at_mut(m);
-    let (dhz, dhn) = rest.split_at_mut(m);
     let one = F::one();
     for j0 in (0..m).step_by(LANES) {
         let at = j0..(j0 + LANES).min(m);
@@ -611,9 +631,7 @@ fn cell_backward<F: FastReal>(
         store(&mut dxr[at.clone()], &out[0]);
         store(&mut dxz[at.clone()], &out[1]);
         store(&mut dxn[at.clone()], &out[2]);
-        store(&mut dhr[at.clone()], &out[0]);
-        store(&mut dhz[at.clone()], &out[1]);
-        store(&mut dhn[at.clone()], &out[3]);
+        store(&mut dgh_n[at.clone()], &out[3]);
         store(&mut dh_prev[at], &out[4]);
     }
 }

@@ -8,8 +8,8 @@
 //! and so are the parameter names; only the bookkeeping differs (see [`crate::fast`]).
 
 use super::{
-    add_product, fit, flat, flat_mut, lanes, parts, product_split, run_parts, slice, slice_mut,
-    split_n, store, weight_grads, FastReal, GradWorkspace, Panels, LANES,
+    fit, flat, flat_mut, lanes, parts, product, product_split, run_parts, slice, slice_mut,
+    split_n, store, weight_grads, FastReal, GradWorkspace, Out, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -314,7 +314,7 @@ impl<F: FastReal> FastLstm<F> {
             let tanh_c_t = tanh_cs.index_axis_mut(Axis(0), t); // (B, H)
 
             // The only product on the sequential path: (B, H)·(H, 4H), all four gates.
-            add_product(h_prev, self.w_hh.t(), w_hh_t, &mut z_t);
+            product(h_prev, self.w_hh.t(), w_hh_t, &mut z_t, Out::Add);
             cells_forward(z_t, c_prev, c_t, tanh_c_t, h_t);
         }
     }
@@ -443,7 +443,13 @@ impl<F: FastReal> FastLstm<F> {
             // dL/dh_{t-1} = dz_t W_hh: (B, 4H)·(4H, H), the backward pass's only product on
             // the sequential path.
             dh_next.fill(F::zero());
-            add_product(dz_t.view(), self.w_hh.view(), w_hh, &mut dh_next.view_mut());
+            product(
+                dz_t.view(),
+                self.w_hh.view(),
+                w_hh,
+                &mut dh_next.view_mut(),
+                Out::Add,
+            );
         }
     }
     // ANCHOR_END: backward

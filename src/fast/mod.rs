@@ -66,14 +66,13 @@ mod pool;
 
 pub use gru::{FastGru, FastGruBackward, FastGruCache};
 pub use lstm::{FastLstm, FastLstmBackward, FastLstmCache};
-pub use panels::{Panels, KC, MR, NR};
+pub use panels::{Out, Panels, KC, MR, NR};
 
 use crate::activations;
 use crate::Real;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
-    s, Array2, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3,
-    Axis,
+    s, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3, Axis,
 };
 
 /// Whether the processor runs AVX-512F (the standard library checks once, then caches).
@@ -93,14 +92,19 @@ pub trait FastReal: Real {
     /// $e^x$ (the softmax of a language-model head needs it).
     fn fast_exp(self) -> Self;
     /// Whether this type has a vector micro-kernel on this processor (float32 with
-    /// AVX-512), so that [`FastReal::packed_times_add`] does the product.
+    /// AVX-512), so that [`FastReal::packed_product`] does the product.
     fn has_vector_kernel() -> bool;
-    /// `y += a · W` with a vector micro-kernel for this type on this processor, if there
-    /// is one; returns whether it did the product. `y` must be in standard layout, and may
-    /// have fewer columns than W (it gets the first ones); `a` may be in any layout with
-    /// non-negative strides (a transposed view included).
-    fn packed_times_add(w: &Panels<Self>, a: ArrayView2<Self>, y: &mut ArrayViewMut2<Self>)
-        -> bool;
+    /// `y += a · W` (or `y = a · W`, as `out` says) with a vector micro-kernel for this
+    /// type on this processor, if there is one; returns whether it did the product. `y`
+    /// must be in standard layout, and may have fewer columns than W (it gets the first
+    /// ones); `a` may be in any layout with non-negative strides (a transposed view
+    /// included).
+    fn packed_product(
+        w: &Panels<Self>,
+        a: ArrayView2<Self>,
+        y: &mut ArrayViewMut2<Self>,
+        out: Out,
+    ) -> bool;
 }
 
 impl FastReal for f64 {
@@ -116,7 +120,12 @@ impl FastReal for f64 {
     fn has_vector_kernel() -> bool {
         false
     }
-    fn packed_times_add(_: &Panels<f64>, _: ArrayView2<f64>, _: &mut ArrayViewMut2<f64>) -> bool {
+    fn packed_product(
+        _: &Panels<f64>,
+        _: ArrayView2<f64>,
+        _: &mut ArrayViewMut2<f64>,
+        _: Out,
+    ) -> bool {
         false
     }
 }
@@ -142,10 +151,15 @@ impl FastReal for f32 {
         #[cfg(not(target_arch = "x86_64"))]
         return false;
     }
-    fn packed_times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) -> bool {
+    fn packed_product(
+        w: &Panels<f32>,
+        a: ArrayView2<f32>,
+        y: &mut ArrayViewMut2<f32>,
+        out: Out,
+    ) -> bool {
         #[cfg(target_arch = "x86_64")]
         if avx512() {
-            panels::avx512::times_add(w, a, y);
+            panels::avx512::product(w, a, y, out);
             return true;
         }
         false
@@ -325,7 +339,7 @@ pub(crate) fn store<F: Real>(to: &mut [F], block: &[F; LANES]) {
     }
 }
 
-/// Below this many rows, without a vector micro-kernel, [`add_product`] uses the portable
+/// Below this many rows, without a vector micro-kernel, [`product`] uses the portable
 /// packed kernel instead of the general matrix multiply: at B = 1 a GEMM spends its time
 /// packing panels, each packed number used once. Measured by `cargo xtask bench` (the
 /// chapter "Making it fast"): at B = 1 a row-by-row product was 1.7× faster than the packed
@@ -333,22 +347,28 @@ pub(crate) fn store<F: Real>(to: &mut [F], block: &[F; LANES]) {
 /// 4 is a cautious guess.
 pub const SMALL_BATCH: usize = 4;
 
-/// `y += a · w` for `a` (M, K), `w` (K, N) and `packed`, the same `w` packed into panels:
-/// the float32 AVX-512 micro-kernel where there is one, otherwise the portable packed kernel
-/// for a few rows and the general (blocked, optionally threaded) multiply for many.
-fn add_product<F: FastReal>(
+/// `y += a · w` (or `y = a · w`, as `out` says) for `a` (M, K), `w` (K, N) and `packed`,
+/// the same `w` packed into panels: the float32 AVX-512 micro-kernel where there is one,
+/// otherwise the portable packed kernel for a few rows in standard layout and the general
+/// (blocked, optionally threaded) multiply for the rest.
+fn product<F: FastReal>(
     a: ArrayView2<F>,
     w: ArrayView2<F>,
     packed: &Panels<F>,
     y: &mut ArrayViewMut2<F>,
+    out: Out,
 ) {
-    if F::packed_times_add(packed, a.view(), y) {
+    if F::packed_product(packed, a.view(), y, out) {
         return;
     }
-    if a.nrows() < SMALL_BATCH {
+    if a.nrows() < SMALL_BATCH && a.is_standard_layout() {
+        if out == Out::Set {
+            y.fill(F::zero());
+        }
         packed.times_add(a, y);
     } else {
-        general_mat_mul(F::one(), &a, &w, F::one(), y);
+        let beta = if out == Out::Add { F::one() } else { F::zero() };
+        general_mat_mul(F::one(), &a, &w, beta, y);
     }
 }
 
@@ -368,14 +388,14 @@ impl<F> Default for GradWorkspace<F> {
 #[derive(Clone, Debug)]
 struct GradPart<F> {
     errors: Panels<F>, // dL/dz (T·B, its columns of G), packed
-    grad_t: Array2<F>, // (N, its columns of G)  a weight gradient, transposed
+    grad_t: Vec<F>,    // (N, its columns of G)  a weight gradient, transposed
 }
 
 impl<F> Default for GradPart<F> {
     fn default() -> Self {
         GradPart {
             errors: Panels::default(),
-            grad_t: Array2::from_shape_vec((0, 0), Vec::new()).expect("empty"),
+            grad_t: Vec::new(),
         }
     }
 }
@@ -502,11 +522,17 @@ fn packed_weight_grads<F: FastReal>(
             if grad.is_empty() {
                 continue;
             }
-            // (N, the columns of this part that the gradient has)
-            fit(&mut part.grad_t, (inputs.ncols(), grad.nrows()));
-            part.grad_t.fill(F::zero());
-            F::packed_times_add(&part.errors, inputs.t(), &mut part.grad_t.view_mut());
-            grad.assign(&part.grad_t.t());
+            // (N, the columns of this part that the gradient has); the buffer keeps its
+            // largest size, so gradients of different shapes do not reallocate it.
+            let shape = (inputs.ncols(), grad.nrows());
+            if part.grad_t.len() < shape.0 * shape.1 {
+                part.grad_t.resize(shape.0 * shape.1, F::zero());
+            }
+            let mut grad_t =
+                ArrayViewMut2::from_shape(shape, &mut part.grad_t[..shape.0 * shape.1])
+                    .expect("the buffer holds the shape");
+            F::packed_product(&part.errors, inputs.t(), &mut grad_t, Out::Set);
+            grad.assign(&grad_t.t());
         }
     });
 }
@@ -542,12 +568,12 @@ pub fn product_split<F: FastReal>(
         .into_iter()
         .zip(split_n(y, Axis(0), parts))
         .collect();
-    run_parts(jobs, |(a, mut y)| {
-        match bias {
-            Some(b) => y.rows_mut().into_iter().for_each(|mut row| row.assign(&b)),
-            None => y.fill(F::zero()),
+    run_parts(jobs, |(a, mut y)| match bias {
+        Some(b) => {
+            y.rows_mut().into_iter().for_each(|mut row| row.assign(&b));
+            product(a, w, packed, &mut y, Out::Add);
         }
-        add_product(a, w, packed, &mut y);
+        None => product(a, w, packed, &mut y, Out::Set),
     });
 }
 
@@ -591,7 +617,7 @@ fn slice_mut<F>(row: ndarray::ArrayViewMut1<'_, F>) -> &mut [F] {
 mod tests {
     use super::*;
     use crate::init::{rng, uniform};
-    use ndarray::Array1;
+    use ndarray::{Array1, Array2};
 
     /// The packed weight gradients, in one to four parts (panels split unevenly, a last
     /// panel partly padding, inputs read transposed in place, a gradient of only the first

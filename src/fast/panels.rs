@@ -22,6 +22,16 @@
 use crate::Real;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+/// What a product does with the numbers already in its output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Out {
+    /// `y += a · W`: the output holds a bias or another product to add to.
+    Add,
+    /// `y = a · W`: the output's old numbers are not read, which saves filling it with
+    /// zeros (or a bias) first, a pass over `y` at every call.
+    Set,
+}
+
 /// Columns per panel: two 16-lane AVX-512 registers of float32.
 pub const NR: usize = 32;
 
@@ -259,7 +269,7 @@ fn tile<F: Real, const R: usize>(
 /// keeps them on the stack), and the panel's last columns written through a mask.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
-    use super::{Panels, KC, MR, NR};
+    use super::{Out, Panels, KC, MR, NR};
     use ndarray::{ArrayView2, ArrayViewMut2};
     use std::arch::x86_64::*;
 
@@ -268,13 +278,13 @@ pub(crate) mod avx512 {
     /// Registers across a panel.
     const VECS: usize = NR / LANES;
 
-    /// `y += a · W`, as [`Panels::times_add`], for `a` (M, K) in any layout with
-    /// non-negative strides and `y` (M, N') in standard layout, N' ≤ N: the first N'
-    /// columns of the product (a weight gradient may need only some of its rows). A
-    /// transposed `a` is read in place: the weight gradients multiply by their inputs
-    /// transposed, and reading $a_{rk}$ at `r · rs + k · cs` costs the kernel nothing, where
-    /// a copy into standard layout costs a pass over memory.
-    pub fn times_add(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) {
+    /// `y += a · W` (or `y = a · W`, as `out` says), as [`Panels::times_add`], for `a`
+    /// (M, K) in any layout with non-negative strides and `y` (M, N') in standard layout,
+    /// N' ≤ N: the first N' columns of the product (a weight gradient may need only some of
+    /// its rows). A transposed `a` is read in place: the weight gradients multiply by their
+    /// inputs transposed, and reading $a_{rk}$ at `r · rs + k · cs` costs the kernel
+    /// nothing, where a copy into standard layout costs a pass over memory.
+    pub fn product(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>, out: Out) {
         assert!(crate::fast::avx512(), "AVX-512F is not available");
         let (k, n) = w.dim();
         let (m, n_y) = y.dim();
@@ -295,23 +305,24 @@ pub(crate) mod avx512 {
         // r · rs + k · cs for r < M and k < K, elements of the view `a`, read K·NR numbers
         // of each panel they use, and write columns p·NR..p·NR+cols ≤ N' of rows r < M of
         // `y` (M·N').
-        unsafe { all_tiles(w, a.as_ptr(), (rs as usize, cs as usize), y, m, k, n_y) }
+        let a = (a.as_ptr(), (rs as usize, cs as usize));
+        unsafe { all_tiles(w, a, y, (m, k, n_y), out) }
     }
 
     /// The loops of [`super::times_add_body`], with pointers, over the panels of the first
-    /// `n` columns; `(rs, cs)` are the strides of `a`, and `n` the row stride of `y`.
+    /// `n` columns; `a` is a pointer and its strides, and `n` the row stride of `y`.
     #[target_feature(enable = "avx512f")]
     unsafe fn all_tiles(
         w: &Panels<f32>,
-        a: *const f32,
-        (rs, cs): (usize, usize),
+        (a, (rs, cs)): (*const f32, (usize, usize)),
         y: &mut [f32],
-        m: usize,
-        k: usize,
-        n: usize,
+        (m, k, n): (usize, usize, usize),
+        out: Out,
     ) {
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
+            // Only the first block of K may overwrite: the later ones add to it.
+            let add = out == Out::Add || k0 > 0;
             for (p, panel) in w.data.chunks_exact(k * NR).take(n.div_ceil(NR)).enumerate() {
                 let cols = NR.min(n - p * NR);
                 let block = panel.as_ptr().add(k0 * NR);
@@ -328,7 +339,7 @@ pub(crate) mod avx512 {
                         7 => tile::<7>,
                         _ => tile::<MR>,
                     };
-                    tile(a_tile, (rs, cs), kc, block, y_tile, n, cols);
+                    tile(a_tile, (rs, cs), kc, block, (y_tile, n, cols), add);
                 }
             }
         }
@@ -336,7 +347,8 @@ pub(crate) mod avx512 {
 
     // ANCHOR: avx512_tile
     /// `R` rows of `a` (strides `rs`, `cs`) times `kc` rows of one panel (NR wide), added
-    /// to `cols` columns of `R` rows of `y` (row stride `n`).
+    /// to `cols` columns of `R` rows of `y` (row stride `n`), or written over them if not
+    /// `add`.
     ///
     /// A multiply-add takes 4 cycles to give its result and the processor starts one or
     /// two per cycle, so at least 4 to 8 independent sums must be in flight. A full tile
@@ -349,9 +361,8 @@ pub(crate) mod avx512 {
         (rs, cs): (usize, usize),
         kc: usize,
         panel: *const f32,
-        y: *mut f32,
-        n: usize,
-        cols: usize,
+        (y, n, cols): (*mut f32, usize, usize),
+        add: bool,
     ) {
         let mut acc = [[_mm512_setzero_ps(); VECS]; R];
         let mut odd = [[_mm512_setzero_ps(); VECS]; R];
@@ -383,9 +394,11 @@ pub(crate) mod avx512 {
                 let live = (cols - first).min(LANES);
                 let mask: __mmask16 = if live == LANES { !0 } else { (1 << live) - 1 };
                 let out = y.add(r * n + first);
-                let old = _mm512_maskz_loadu_ps(mask, out);
-                let sum = _mm512_add_ps(acc_r[v], odd_r[v]);
-                _mm512_mask_storeu_ps(out, mask, _mm512_add_ps(old, sum));
+                let mut sum = _mm512_add_ps(acc_r[v], odd_r[v]);
+                if add {
+                    sum = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), sum);
+                }
+                _mm512_mask_storeu_ps(out, mask, sum);
             }
         }
     }
@@ -443,7 +456,7 @@ mod tests {
             let mut panels = Panels::default();
             panels.pack(w.view());
             panels.times_add(a.view(), &mut expected.view_mut());
-            if !f32::packed_times_add(&panels, a.view(), &mut got.view_mut()) {
+            if !f32::packed_product(&panels, a.view(), &mut got.view_mut(), Out::Add) {
                 return; // no vector kernel on this processor: nothing to compare
             }
             let err = (&got - &expected)
@@ -453,8 +466,15 @@ mod tests {
             // The same `a` read in place from its transpose, strides (1, M): the same sums
             // in the same order, so the same numbers.
             let a_t = a.t().to_owned(); // (K, M)
-            f32::packed_times_add(&panels, a_t.t(), &mut strided.view_mut());
+            f32::packed_product(&panels, a_t.t(), &mut strided.view_mut(), Out::Add);
             assert_eq!(strided, got, "({m}, {k}, {n}): a read transposed");
+            // Written over: the old numbers of y (here NaN) are never read, in any block
+            // of K, and the product is the one added above less what y held.
+            let mut set = Array2::from_elem((m, n), f32::NAN);
+            f32::packed_product(&panels, a.view(), &mut set.view_mut(), Out::Set);
+            let mut zeros = Array2::zeros((m, n));
+            f32::packed_product(&panels, a.view(), &mut zeros.view_mut(), Out::Add);
+            assert_eq!(set, zeros, "({m}, {k}, {n}): y = a · W");
         }
     }
 

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Array3, Axis};
 use recurrent::activations::{sigmoid, tanh};
-use recurrent::fast::{run_parts, weight_grads, FastReal, GradWorkspace, Panels};
+use recurrent::fast::{run_parts, weight_grads, FastReal, GradWorkspace, Out, Panels};
 use serde_json::json;
 use std::hint::black_box;
 use std::time::Instant;
@@ -107,7 +107,7 @@ fn gemm_peak(quick: bool) -> f64 {
                     {
                         let packed = &packed;
                         scope.spawn(move || {
-                            if !f32::packed_times_add(packed, a, &mut c) {
+                            if !f32::packed_product(packed, a, &mut c, Out::Add) {
                                 packed.times_add(a, &mut c);
                             }
                         });
@@ -291,7 +291,7 @@ fn ablations(quick: bool) {
         let panels = time(&mut || {
             packed.pack(w_hh_t.view());
             for _ in 0..t {
-                if !f32::packed_times_add(&packed, hp.view(), &mut z_t.view_mut()) {
+                if !f32::packed_product(&packed, hp.view(), &mut z_t.view_mut(), Out::Add) {
                     packed.times_add(hp.view(), &mut z_t.view_mut());
                 }
             }
