@@ -21,7 +21,7 @@ use crate::params::impl_params;
 use crate::Result;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
-    s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, Zip,
+    s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis,
 };
 
 /// The reset-after GRU, fast. Same tensors and names as [`Gru`], so [`crate::torch_io`]
@@ -383,11 +383,8 @@ impl<F: FastReal> FastGru<F> {
         let (t_len, h) = (dgx.len_of(Axis(0)), dgh_n.len_of(Axis(2)));
         let (w_hh_rz, w_hh_n) = self.w_hh.view().split_at(Axis(0), 2 * h);
         for t in (0..t_len).rev() {
-            let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
-            Zip::from(&mut dh_t)
-                .and(dhs.index_axis(Axis(0), t))
-                .and(&dh_next)
-                .for_each(|d, &direct, &later| *d = direct + later);
+            let dhs_t = dhs.index_axis(Axis(0), t); // (B, H)  from the layers above
+            let dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)  set to dhs_t + dh_next
             let g_t = gates.index_axis(Axis(0), t); // (B, 3H)
             let gh_n_t = gh_n.index_axis(Axis(0), t); // (B, H)
             let h_prev = hs.index_axis(Axis(0), t); // (B, H)
@@ -397,7 +394,7 @@ impl<F: FastReal> FastGru<F> {
                 g_t,
                 gh_n_t,
                 h_prev,
-                dh_t.view(),
+                (dhs_t, dh_t),
                 dgx_t.view_mut(),
                 dgh_n_t.view_mut(),
                 dh_next.view_mut(),
@@ -509,18 +506,19 @@ multiversion! {
         g_t: ArrayView2<F>,
         gh_n_t: ArrayView2<F>,
         h_prev: ArrayView2<F>,
-        dh_t: ArrayView2<F>,
+        dh_t: (ArrayView2<F>, ArrayViewMut2<F>),
         dgx_t: ArrayViewMut2<F>,
         dgh_n_t: ArrayViewMut2<F>,
         dh_next: ArrayViewMut2<F>,
     ) {
+        let (dhs_t, mut dh_t) = dh_t;
         let (mut dgx_t, mut dgh_n_t, mut dh_next) = (dgx_t, dgh_n_t, dh_next);
         for b in 0..dgx_t.nrows() {
             cell_backward(
                 slice(g_t.row(b)),
                 slice(gh_n_t.row(b)),
                 slice(h_prev.row(b)),
-                slice(dh_t.row(b)),
+                (slice(dhs_t.row(b)), slice_mut(dh_t.row_mut(b))),
                 slice_mut(dgx_t.row_mut(b)),
                 slice_mut(dgh_n_t.row_mut(b)),
                 slice_mut(dh_next.row_mut(b)),
@@ -581,23 +579,24 @@ fn cell_forward<F: FastReal>(
 // ANCHOR_END: cell_forward
 
 // ANCHOR: cell_backward
-/// One example backwards, mirroring [`cell_forward`]: from the total $\partial L/\partial
-/// h_t$ (`dh`), writes the errors on the input halves (`dgx`: $a_r', a_z', a_n'$) and on
-/// the candidate's recurrent half (`dgh_n`: $r_t \odot a_n'$; the reset and update gates'
-/// recurrent halves have the same errors as their input halves), and sets `dh_prev` to the
-/// direct path $\partial h_t/\partial h_{t-1} = z_t$ (the product through $W_{hh}$ is
-/// added by the caller).
+/// One example backwards, mirroring [`cell_forward`]. `dh_next` holds $\partial
+/// L/\partial h_t$ through the later steps; with `dhs` (from the layers above) it makes
+/// the total, written to `dh_total`. From it, writes the errors on the input halves
+/// (`dgx`: $a_r', a_z', a_n'$) and on the candidate's recurrent half (`dgh_n`: $r_t \odot
+/// a_n'$; the reset and update gates' recurrent halves have the same errors as their input
+/// halves), and sets `dh_next` to the direct path into $h_{t-1}$, $\partial L/\partial h_t
+/// \odot z_t$ (the product through $W_{hh}$ is added by the caller).
 #[inline(always)]
 fn cell_backward<F: FastReal>(
     g: &[F],
     gh_n: &[F],
     h_prev: &[F],
-    dh: &[F],
+    (dhs, dh_total): (&[F], &mut [F]),
     dgx: &mut [F],
     dgh_n: &mut [F],
-    dh_prev: &mut [F],
+    dh_next: &mut [F],
 ) {
-    let m = dh.len();
+    let m = dh_total.len();
     let (gr, rest) = g.split_at(m);
     let (gz, gn) = rest.split_at(m);
     let (dxr, rest) = dgx.split_at_mut(m);
@@ -610,13 +609,12 @@ fn cell_backward<F: FastReal>(
             lanes(&gz[at.clone()]),
             lanes(&gn[at.clone()]),
         );
-        let (hn, hp, d) = (
-            lanes(&gh_n[at.clone()]),
-            lanes(&h_prev[at.clone()]),
-            lanes(&dh[at.clone()]),
-        );
+        let (hn, hp) = (lanes(&gh_n[at.clone()]), lanes(&h_prev[at.clone()]));
+        let (above, later) = (lanes(&dhs[at.clone()]), lanes(&dh_next[at.clone()]));
+        let mut d = [F::zero(); LANES];
         let mut out = [[F::zero(); LANES]; 5]; // da_r, da_z, da_n, r ⊙ da_n, dh_prev
         for j in 0..LANES {
+            d[j] = above[j] + later[j];
             // h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
             let da_z = d[j] * (hp[j] - n[j]) * (z[j] * (one - z[j]));
             let da_n = d[j] * (one - z[j]) * (one - n[j] * n[j]);
@@ -632,7 +630,8 @@ fn cell_backward<F: FastReal>(
         store(&mut dxz[at.clone()], &out[1]);
         store(&mut dxn[at.clone()], &out[2]);
         store(&mut dgh_n[at.clone()], &out[3]);
-        store(&mut dh_prev[at], &out[4]);
+        store(&mut dh_total[at.clone()], &d);
+        store(&mut dh_next[at], &out[4]);
     }
 }
 // ANCHOR_END: cell_backward

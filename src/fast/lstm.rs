@@ -423,11 +423,8 @@ impl<F: FastReal> FastLstm<F> {
         } = part;
         let t_len = dzs.len_of(Axis(0));
         for t in (0..t_len).rev() {
-            let mut dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)
-            Zip::from(&mut dh_t)
-                .and(dhs.index_axis(Axis(0), t))
-                .and(&dh_next)
-                .for_each(|d, &direct, &later| *d = direct + later);
+            let dhs_t = dhs.index_axis(Axis(0), t); // (B, H)  from the layers above
+            let dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)  set to dhs_t + dh_next
             let acts_t = acts.index_axis(Axis(0), t); // (B, 4H)
             let c_prev = cs.index_axis(Axis(0), t); // (B, H)
             let tanh_c_t = tanh_cs.index_axis(Axis(0), t); // (B, H)
@@ -436,19 +433,18 @@ impl<F: FastReal> FastLstm<F> {
                 acts_t,
                 c_prev,
                 tanh_c_t,
-                dh_t.view(),
+                (dhs_t, dh_next.view(), dh_t),
                 dc.view_mut(),
                 dz_t.view_mut(),
             );
             // dL/dh_{t-1} = dz_t W_hh: (B, 4H)·(4H, H), the backward pass's only product on
-            // the sequential path.
-            dh_next.fill(F::zero());
+            // the sequential path, written over dh_next (read above).
             product(
                 dz_t.view(),
                 self.w_hh.view(),
                 w_hh,
                 &mut dh_next.view_mut(),
-                Out::Add,
+                Out::Set,
             );
         }
     }
@@ -515,17 +511,22 @@ multiversion! {
         acts_t: ArrayView2<F>,
         c_prev: ArrayView2<F>,
         tanh_c_t: ArrayView2<F>,
-        dh_t: ArrayView2<F>,
+        dh_t: (ArrayView2<F>, ArrayView2<F>, ArrayViewMut2<F>),
         dc: ArrayViewMut2<F>,
         dz_t: ArrayViewMut2<F>,
     ) {
+        let (dhs_t, dh_next, mut dh_t) = dh_t;
         let (mut dc, mut dz_t) = (dc, dz_t);
         for b in 0..dz_t.nrows() {
             cell_backward(
                 slice(acts_t.row(b)),
                 slice(c_prev.row(b)),
                 slice(tanh_c_t.row(b)),
-                slice(dh_t.row(b)),
+                (
+                    slice(dhs_t.row(b)),
+                    slice(dh_next.row(b)),
+                    slice_mut(dh_t.row_mut(b)),
+                ),
                 slice_mut(dc.row_mut(b)),
                 slice_mut(dz_t.row_mut(b)),
             );
@@ -602,17 +603,19 @@ fn cell_forward<F: FastReal>(
 // ANCHOR_END: cell_forward
 
 // ANCHOR: cell_backward
-/// One example backwards, mirroring [`cell_forward`]: from $\partial L/\partial h_t$ (`dh`)
-/// and `dc` = $\partial L/\partial c_t$ through $c_{t+1}$, writes $\partial L/\partial z_t$
-/// into `dz` (4H) and leaves $\partial L/\partial c_{t-1} = \partial L/\partial c_t \odot
-/// f_t$ in `dc`. Uses only stored activations: $\sigma' = \sigma(1-\sigma)$,
-/// $\tanh' = 1 - \tanh^2$. Blocks of [`LANES`] units in local arrays, as the forward pass.
+/// One example backwards, mirroring [`cell_forward`]: from $\partial L/\partial h_t$, the
+/// sum of `dhs` (from the layers above) and `dh_next` (through the later steps), which it
+/// writes to `dh_total`, and `dc` = $\partial L/\partial c_t$ through $c_{t+1}$, writes
+/// $\partial L/\partial z_t$ into `dz` (4H) and leaves $\partial L/\partial c_{t-1} =
+/// \partial L/\partial c_t \odot f_t$ in `dc`. Uses only stored activations: $\sigma' =
+/// \sigma(1-\sigma)$, $\tanh' = 1 - \tanh^2$. Blocks of [`LANES`] units in local arrays,
+/// as the forward pass.
 #[inline(always)]
 fn cell_backward<F: FastReal>(
     acts: &[F],
     c_prev: &[F],
     tanh_c: &[F],
-    dh: &[F],
+    (dhs, dh_next, dh_total): (&[F], &[F], &mut [F]),
     dc: &mut [F],
     dz: &mut [F],
 ) {
@@ -632,14 +635,13 @@ fn cell_backward<F: FastReal>(
             lanes(&ag[at.clone()]),
             lanes(&ao[at.clone()]),
         );
-        let (cp, th, dh) = (
-            lanes(&c_prev[at.clone()]),
-            lanes(&tanh_c[at.clone()]),
-            lanes(&dh[at.clone()]),
-        );
+        let (cp, th) = (lanes(&c_prev[at.clone()]), lanes(&tanh_c[at.clone()]));
+        let (above, later) = (lanes(&dhs[at.clone()]), lanes(&dh_next[at.clone()]));
+        let mut dh = [F::zero(); LANES];
         let mut dcj = lanes(&dc[at.clone()]);
         let mut d = [[F::zero(); LANES]; 4]; // dz_i, dz_f, dz_g, dz_o
         for j in 0..LANES {
+            dh[j] = above[j] + later[j];
             // h_t = o_t ⊙ tanh(c_t)
             d[3][j] = dh[j] * th[j] * (o[j] * (one - o[j]));
             dcj[j] += dh[j] * o[j] * (one - th[j] * th[j]);
@@ -655,6 +657,7 @@ fn cell_backward<F: FastReal>(
         {
             store(&mut out[at.clone()], block);
         }
+        store(&mut dh_total[at.clone()], &dh);
         store(&mut dc[at], &dcj);
     }
 }

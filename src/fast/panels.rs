@@ -329,15 +329,13 @@ pub(crate) mod avx512 {
                 for r0 in (0..m).step_by(MR) {
                     let a_tile = a.add(r0 * rs + k0 * cs);
                     let y_tile = y.as_mut_ptr().add(r0 * n + p * NR);
-                    let tile = match m - r0 {
-                        1 => tile::<1>,
-                        2 => tile::<2>,
-                        3 => tile::<3>,
-                        4 => tile::<4>,
-                        5 => tile::<5>,
-                        6 => tile::<6>,
-                        7 => tile::<7>,
-                        _ => tile::<MR>,
+                    // A last panel with at most LANES live columns (N = 100 leaves 4, the
+                    // head's 65 leaves 1) needs one register per row, not two: half the
+                    // loads and multiply-adds of that panel.
+                    let tile = if cols <= LANES {
+                        pick::<1>(m - r0)
+                    } else {
+                        pick::<VECS>(m - r0)
                     };
                     tile(a_tile, (rs, cs), kc, block, (y_tile, n, cols), add);
                 }
@@ -345,18 +343,37 @@ pub(crate) mod avx512 {
         }
     }
 
+    /// A tile of the kernel, as a function pointer.
+    type Tile =
+        unsafe fn(*const f32, (usize, usize), usize, *const f32, (*mut f32, usize, usize), bool);
+
+    /// The tile for `rows` (up to [`MR`]) rows, `V` registers wide.
+    fn pick<const V: usize>(rows: usize) -> Tile {
+        match rows {
+            1 => tile::<1, V>,
+            2 => tile::<2, V>,
+            3 => tile::<3, V>,
+            4 => tile::<4, V>,
+            5 => tile::<5, V>,
+            6 => tile::<6, V>,
+            7 => tile::<7, V>,
+            _ => tile::<MR, V>,
+        }
+    }
+
     // ANCHOR: avx512_tile
-    /// `R` rows of `a` (strides `rs`, `cs`) times `kc` rows of one panel (NR wide), added
-    /// to `cols` columns of `R` rows of `y` (row stride `n`), or written over them if not
-    /// `add`.
+    /// `R` rows of `a` (strides `rs`, `cs`) times `kc` rows of one panel (NR wide, of which
+    /// the first `V` registers' worth are read), added to `cols` columns of `R` rows of `y`
+    /// (row stride `n`), or written over them if not `add`.
     ///
     /// A multiply-add takes 4 cycles to give its result and the processor starts one or
     /// two per cycle, so at least 4 to 8 independent sums must be in flight. A full tile
-    /// has R × VECS = 16; a tile of one or two rows (batch 1, the last rows of a batch) has
-    /// only 2 or 4, and would wait on each result. Those tiles keep a second set of sums for
-    /// the odd k, doubling the chains, and add the two sets at the end.
+    /// has R × V = 16; a tile of one or two rows (batch 1, the last rows of a batch), or a
+    /// one-register tile of up to four rows, has 4 or fewer, and would wait on each result.
+    /// Those tiles keep a second set of sums for the odd k, doubling the chains, and add the
+    /// two sets at the end.
     #[target_feature(enable = "avx512f")]
-    unsafe fn tile<const R: usize>(
+    unsafe fn tile<const R: usize, const V: usize>(
         a: *const f32,
         (rs, cs): (usize, usize),
         kc: usize,
@@ -364,20 +381,20 @@ pub(crate) mod avx512 {
         (y, n, cols): (*mut f32, usize, usize),
         add: bool,
     ) {
-        let mut acc = [[_mm512_setzero_ps(); VECS]; R];
-        let mut odd = [[_mm512_setzero_ps(); VECS]; R];
-        let step = |acc: &mut [[__m512; VECS]; R], kk: usize| {
+        let mut acc = [[_mm512_setzero_ps(); V]; R];
+        let mut odd = [[_mm512_setzero_ps(); V]; R];
+        let step = |acc: &mut [[__m512; V]; R], kk: usize| {
             let w_row = panel.add(kk * NR);
-            let w: [__m512; VECS] = std::array::from_fn(|v| _mm512_loadu_ps(w_row.add(v * LANES)));
+            let w: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(w_row.add(v * LANES)));
             let a_k = a.add(kk * cs);
             for (r, acc_r) in acc.iter_mut().enumerate() {
                 let a_rk = _mm512_set1_ps(*a_k.add(r * rs));
-                for v in 0..VECS {
+                for v in 0..V {
                     acc_r[v] = _mm512_fmadd_ps(a_rk, w[v], acc_r[v]);
                 }
             }
         };
-        let paired = if R <= 2 { kc / 2 } else { 0 };
+        let paired = if R * V <= 4 { kc / 2 } else { 0 };
         for kp in 0..paired {
             step(&mut acc, 2 * kp);
             step(&mut odd, 2 * kp + 1);
@@ -386,7 +403,7 @@ pub(crate) mod avx512 {
             step(&mut acc, kk);
         }
         for (r, (acc_r, odd_r)) in acc.iter().zip(&odd).enumerate() {
-            for v in 0..VECS {
+            for v in 0..V {
                 let first = v * LANES;
                 if first >= cols {
                     break;
@@ -413,8 +430,9 @@ mod tests {
     use ndarray::linalg::general_mat_mul;
     use ndarray::Array2;
 
-    /// Shapes with full and partial panels, tiles and K blocks, K of 1 and M of 1.
-    const SHAPES: [(usize, usize, usize); 7] = [
+    /// Shapes with full and partial panels, tiles and K blocks, K of 1 and M of 1; last
+    /// panels of 1, 4, 6, 16 and 18 live columns (one register, or two, wide).
+    const SHAPES: [(usize, usize, usize); 9] = [
         (6, 600, 70),
         (1, 100, 400),
         (4, 7, 64),
@@ -422,6 +440,8 @@ mod tests {
         (9, 128, 384),
         (3, 1, 1),
         (17, 65, 100),
+        (2, 40, 50),
+        (3, 300, 20),
     ];
 
     #[test]
