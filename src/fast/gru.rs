@@ -12,7 +12,7 @@
 
 use super::{
     fit, flat, flat_mut, lanes, parts, product, product_split, run_parts, slice, slice_mut,
-    split_n, store, weight_grads, FastReal, GradWorkspace, Out, Panels, LANES,
+    split_n, store, weight_grads_of, FastReal, GradTask, GradWorkspace, Out, Panels, LANES,
 };
 use crate::cell::{Backward, Recurrent};
 use crate::error::{check_sequence_input, check_shape, check_state, dims3, require};
@@ -435,19 +435,24 @@ impl<F: FastReal> FastGru<F> {
         let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
         let xs = flat(cache.xs.view()); // (T·B, D)
         let (w_hh_rz, w_hh_n) = grads.w_hh.view_mut().split_at(Axis(0), 2 * h);
-        // The reset and update gates get the same error through both halves, so W_hh's
-        // first 2H rows take the first 2H columns of the input halves' errors.
-        weight_grads(
-            flat(dgx), // (T·B, 3H)
-            &mut [(xs, grads.w_ih.view_mut()), (h_prev, w_hh_rz)],
-            grads.b_ih.view_mut(),
-            ws,
-        );
-        // The candidate's recurrent half is scaled by r: its own errors, r ⊙ da_n.
-        weight_grads(
-            flat(dgh_n), // (T·B, H)
-            &mut [(h_prev, w_hh_n)],
-            grads.b_hh.slice_mut(s![2 * h..]),
+        let (_, b_hh_n) = grads.b_hh.view_mut().split_at(Axis(0), 2 * h);
+        // Both products in one hand-off to the threads, which share out the panels of both.
+        weight_grads_of(
+            vec![
+                // The reset and update gates get the same error through both halves, so
+                // W_hh's first 2H rows take the first 2H columns of the input halves' errors.
+                GradTask {
+                    errors: flat(dgx.view()), // (T·B, 3H)
+                    pairs: vec![(xs, grads.w_ih.view_mut()), (h_prev, w_hh_rz)],
+                    bias: grads.b_ih.view_mut(),
+                },
+                // The candidate's recurrent half is scaled by r: its own errors, r ⊙ da_n.
+                GradTask {
+                    errors: flat(dgh_n.view()), // (T·B, H)
+                    pairs: vec![(h_prev, w_hh_n)],
+                    bias: b_hh_n,
+                },
+            ],
             ws,
         );
         let b_rz = grads.b_ih.slice(s![..2 * h]);

@@ -66,6 +66,7 @@ mod pool;
 
 pub use gru::{FastGru, FastGruBackward, FastGruCache};
 pub use lstm::{FastLstm, FastLstmBackward, FastLstmCache};
+use panels::kernel_columns;
 pub use panels::{Out, Panels, KC, MR, NR};
 
 use crate::activations;
@@ -401,12 +402,42 @@ impl<F> Default for GradPart<F> {
 }
 
 // ANCHOR: weight_grads
-/// Weight gradients over all time steps at once, `grad = errorsᵀ · inputs` for each
-/// (inputs (T·B, N), grad (G', N)) pair, and `bias` (G), the column sums of `errors`
-/// (T·B, G), the pre-activation errors. A `grad` with fewer rows than G (G' ≤ G) gets the
-/// first G' columns of the errors (the GRU's recurrent weight shares two of its three
-/// blocks of errors with its input weight). The rows of `errors`, and `bias`, must be
-/// contiguous, as the layers' workspaces are.
+/// One matrix of pre-activation errors and the weight gradients computed from it, for
+/// [`weight_grads_of`].
+pub struct GradTask<'a, F> {
+    /// $\partial L/\partial z$: (T·B, G), rows contiguous.
+    pub errors: ArrayView2<'a, F>,
+    /// (inputs (T·B, N), grad (G', N)) pairs: `grad = errorsᵀ · inputs`. A `grad` with
+    /// fewer rows than G (G' ≤ G) gets the first G' columns of the errors (the GRU's
+    /// recurrent weight shares two of its three blocks of errors with its input weight).
+    pub pairs: Vec<(ArrayView2<'a, F>, ArrayViewMut2<'a, F>)>,
+    /// (G,), contiguous: set to the column sums of `errors`, the bias gradient.
+    pub bias: ArrayViewMut1<'a, F>,
+}
+
+/// Weight gradients over all time steps at once: [`weight_grads_of`] for one matrix of
+/// errors (T·B, G), its (inputs, grad) pairs and its bias gradient.
+pub fn weight_grads<F: FastReal>(
+    errors: ArrayView2<F>,
+    pairs: &mut [(ArrayView2<F>, ArrayViewMut2<F>)],
+    mut bias: ArrayViewMut1<F>,
+    ws: &mut GradWorkspace<F>,
+) {
+    // The views borrowed for this call, so that all of them share one lifetime.
+    let pairs = pairs
+        .iter_mut()
+        .map(|(x, d)| (x.view(), d.view_mut()))
+        .collect();
+    let task = GradTask {
+        errors: errors.view(),
+        pairs,
+        bias: bias.view_mut(),
+    };
+    weight_grads_of(vec![task], ws);
+}
+
+/// Every [`GradTask`]: each gradient `grad = errorsᵀ · inputs`, each bias the column sums
+/// of its errors, in one hand-off to the threads.
 ///
 /// With a vector kernel, each gradient is computed transposed, $(\partial L/\partial
 /// W)^\top = X^\top Z'$, which puts the long T·B dimension where the micro-kernel sums
@@ -414,125 +445,137 @@ impl<F> Default for GradPart<F> {
 /// shared out among the threads a panel at a time: each thread packs its own columns
 /// (summing them for the bias on the way) and computes its own rows of every gradient, so
 /// nothing runs on one thread alone. Without a vector kernel, the general matrix multiply.
-pub fn weight_grads<F: FastReal>(
-    errors: ArrayView2<F>,
-    pairs: &mut [(ArrayView2<F>, ArrayViewMut2<F>)],
-    bias: ArrayViewMut1<F>,
-    ws: &mut GradWorkspace<F>,
-) {
-    let (tb, g) = errors.dim();
-    assert_eq!(
-        bias.len(),
-        g,
-        "bias has {} numbers, errors {g} columns",
-        bias.len()
-    );
-    for (inputs, grad) in pairs.iter() {
-        assert!(
-            grad.nrows() <= g && grad.ncols() == inputs.ncols(),
-            "grad is {:?}, not (at most {g}, {})",
-            grad.dim(),
-            inputs.ncols()
+pub fn weight_grads_of<F: FastReal>(tasks: Vec<GradTask<'_, F>>, ws: &mut GradWorkspace<F>) {
+    let mut flops = 0;
+    let mut panels = 0;
+    for task in &tasks {
+        let (tb, g) = task.errors.dim();
+        assert_eq!(
+            task.bias.len(),
+            g,
+            "bias has {} numbers, errors {g} columns",
+            task.bias.len()
         );
+        for (inputs, grad) in &task.pairs {
+            assert!(
+                grad.nrows() <= g && grad.ncols() == inputs.ncols(),
+                "grad is {:?}, not (at most {g}, {})",
+                grad.dim(),
+                inputs.ncols()
+            );
+            flops += 2 * tb * grad.nrows() * inputs.ncols();
+        }
+        panels += g.div_ceil(NR);
     }
     if !F::has_vector_kernel() {
-        for (inputs, grad) in pairs.iter_mut() {
-            let rows = grad.nrows();
-            let errors = errors.slice(s![.., ..rows]);
-            general_mat_mul(F::one(), &errors.t(), inputs, F::zero(), grad);
+        for GradTask {
+            errors,
+            pairs,
+            bias,
+        } in tasks
+        {
+            for (inputs, mut grad) in pairs {
+                let errors = errors.slice(s![.., ..grad.nrows()]);
+                general_mat_mul(F::one(), &errors.t(), &inputs, F::zero(), &mut grad);
+            }
+            column_sums(errors, bias);
         }
-        column_sums(errors, bias);
         return;
     }
-    let flops: usize = pairs
-        .iter()
-        .map(|(x, d)| 2 * tb * d.nrows() * x.ncols())
-        .sum();
-    let n = parts_of(g.div_ceil(NR), flops as f64);
-    packed_weight_grads(errors, pairs, bias, ws, n);
+    let n = parts_of(panels, flops as f64);
+    packed_weight_grads(tasks, ws, n);
 }
 
-/// [`weight_grads`] on the vector kernel, in `n` parts (at most one per panel of the
-/// errors; a part may be empty), the first on this thread and each other on a worker
-/// thread.
+/// [`weight_grads_of`] on the vector kernel, in `n` parts (a part may be empty), the first
+/// on this thread and each other on a worker thread. The panels of all the tasks' errors,
+/// in order, are cut into `n` runs of about the same cost.
 fn packed_weight_grads<F: FastReal>(
-    errors: ArrayView2<F>,
-    pairs: &mut [(ArrayView2<F>, ArrayViewMut2<F>)],
-    bias: ArrayViewMut1<F>,
+    tasks: Vec<GradTask<'_, F>>,
     ws: &mut GradWorkspace<F>,
     n: usize,
 ) {
-    let g = errors.ncols();
-    // Whole panels per part, as many multiply-adds in each as whole panels allow: a column
-    // costs the inputs of every gradient that uses it (all of them use the first ones).
-    let cost = |col: usize| -> usize {
-        pairs
-            .iter()
-            .filter(|(_, grad)| col < grad.nrows())
-            .map(|(x, _)| x.ncols())
-            .sum::<usize>()
-            + 1
-    };
-    let mut panel_costs = (0..g)
-        .step_by(NR)
-        .map(|c0| (c0..(c0 + NR).min(g)).map(cost).sum());
-    let total: usize = (0..g).map(cost).sum();
-    let mut bounds = vec![0];
-    let mut done = 0;
-    let mut col = 0;
-    for p in 1..n {
-        while done * n < total * p && col < g {
-            done += panel_costs.next().unwrap_or(0);
-            col = (col + NR).min(g);
+    // (task, first column, cost) of every panel. A panel costs the multiply-adds of every
+    // gradient that uses it (only the first ones, for a gradient of G' rows; a last panel
+    // of at most 16 columns takes the kernel half the work of a full one), and its packing.
+    let mut units: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
+        let g = task.errors.ncols();
+        for c0 in (0..g).step_by(NR) {
+            let kernel: usize = task
+                .pairs
+                .iter()
+                .filter(|(_, grad)| c0 < grad.nrows())
+                .map(|(x, grad)| kernel_columns(NR.min(grad.nrows() - c0)) * x.ncols())
+                .sum();
+            units.push((i, c0, kernel + NR.min(g - c0)));
         }
-        bounds.push(col);
     }
-    bounds.push(g);
+    // cuts[p]: the first panel of part p, where the running cost comes nearest p/n of it all.
+    let total: usize = units.iter().map(|u| u.2).sum();
+    let mut cuts = vec![0];
+    let (mut u, mut done) = (0, 0);
+    for p in 1..n {
+        while u < units.len() && (done + units[u].2 / 2) * n < total * p {
+            done += units[u].2;
+            u += 1;
+        }
+        cuts.push(u);
+    }
+    cuts.push(units.len());
     ws.parts.resize_with(n, GradPart::default);
-    let mut grads: Vec<_> = pairs
-        .iter_mut()
-        .map(|(x, grad)| {
-            // A gradient of G' rows is cut at the same places, clipped to G'.
-            let rows = grad.nrows();
-            let cut: Vec<usize> = bounds.iter().map(|&b| b.min(rows)).collect();
-            (
-                *x,
-                split_at_bounds(grad.view_mut(), Axis(0), &cut).into_iter(),
-            )
-        })
-        .collect();
-    let jobs: Vec<_> = ws
-        .parts
-        .iter_mut()
-        .zip(split_at_bounds(bias, Axis(0), &bounds))
-        .zip(bounds.windows(2))
-        .map(|((part, bias), cols)| {
+    let mut pieces: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let g = task.errors.ncols();
+        // This task's columns before each cut.
+        let bounds: Vec<usize> = cuts
+            .iter()
+            .map(|&u| match units.get(u) {
+                Some(&(j, c0, _)) if j == i => c0,
+                Some(&(j, _, _)) if j < i => 0,
+                _ => g,
+            })
+            .collect();
+        let mut grads: Vec<_> = task
+            .pairs
+            .into_iter()
+            .map(|(x, grad)| {
+                // A gradient of G' rows is cut at the same places, clipped to G'.
+                let cut: Vec<usize> = bounds.iter().map(|&b| b.min(grad.nrows())).collect();
+                (x, split_at_bounds(grad, Axis(0), &cut).into_iter())
+            })
+            .collect();
+        let biases = split_at_bounds(task.bias, Axis(0), &bounds);
+        for ((piece, bias), cols) in pieces.iter_mut().zip(biases).zip(bounds.windows(2)) {
             let rows: Vec<_> = grads
                 .iter_mut()
                 .map(|(x, rows)| (*x, rows.next().expect("one per part")))
                 .collect();
-            (part, bias, cols[0]..cols[1], rows)
-        })
-        .collect();
-    run_parts(jobs, |(part, mut bias, cols, rows)| {
-        let errors = errors.slice(s![.., cols]); // (T·B, its columns)
-        let sums = bias.as_slice_mut().expect("a bias gradient is contiguous");
-        part.errors.pack_summing(errors, sums);
-        for (inputs, mut grad) in rows {
-            if grad.is_empty() {
-                continue;
+            if cols[0] < cols[1] {
+                piece.push((task.errors.slice_move(s![.., cols[0]..cols[1]]), bias, rows));
             }
-            // (N, the columns of this part that the gradient has); the buffer keeps its
-            // largest size, so gradients of different shapes do not reallocate it.
-            let shape = (inputs.ncols(), grad.nrows());
-            if part.grad_t.len() < shape.0 * shape.1 {
-                part.grad_t.resize(shape.0 * shape.1, F::zero());
+        }
+    }
+    let jobs: Vec<_> = ws.parts.iter_mut().zip(pieces).collect();
+    run_parts(jobs, |(part, pieces)| {
+        for (errors, mut bias, rows) in pieces {
+            // (T·B, its columns)
+            let sums = bias.as_slice_mut().expect("a bias gradient is contiguous");
+            part.errors.pack_summing(errors, sums);
+            for (inputs, mut grad) in rows {
+                if grad.is_empty() {
+                    continue;
+                }
+                // (N, the columns of this part that the gradient has); the buffer keeps its
+                // largest size, so gradients of different shapes do not reallocate it.
+                let shape = (inputs.ncols(), grad.nrows());
+                if part.grad_t.len() < shape.0 * shape.1 {
+                    part.grad_t.resize(shape.0 * shape.1, F::zero());
+                }
+                let buffer = &mut part.grad_t[..shape.0 * shape.1];
+                let mut grad_t = ArrayViewMut2::from_shape(shape, buffer).expect("sized above");
+                F::packed_product(&part.errors, inputs.t(), &mut grad_t, Out::Set);
+                grad.assign(&grad_t.t());
             }
-            let mut grad_t =
-                ArrayViewMut2::from_shape(shape, &mut part.grad_t[..shape.0 * shape.1])
-                    .expect("the buffer holds the shape");
-            F::packed_product(&part.errors, inputs.t(), &mut grad_t, Out::Set);
-            grad.assign(&grad_t.t());
         }
     });
 }
@@ -644,12 +687,17 @@ mod tests {
                     .collect();
                 let mut bias = Array1::zeros(g);
                 let mut ws = GradWorkspace::default();
-                let mut pairs: Vec<_> = xs
+                let pairs: Vec<_> = xs
                     .iter()
                     .map(|x| x.view())
                     .zip(grads.iter_mut().map(|d| d.view_mut()))
                     .collect();
-                packed_weight_grads(errors.view(), &mut pairs, bias.view_mut(), &mut ws, n);
+                let task = GradTask {
+                    errors: errors.view(),
+                    pairs,
+                    bias: bias.view_mut(),
+                };
+                packed_weight_grads(vec![task], &mut ws, n);
                 for ((x, grad), rows) in xs.iter().zip(&grads).zip(rows) {
                     let expected = errors.slice(s![.., ..rows]).t().dot(x);
                     let err = (grad - &expected)
@@ -666,6 +714,64 @@ mod tests {
                     .fold(0.0f32, |m, &v| m.max(v));
                 assert!(err < 1e-4 * tb as f32, "bias, {n} parts: error {err:e}");
             }
+        }
+    }
+
+    /// Two tasks in one hand-off, cut anywhere among their panels (inside the first, at
+    /// the boundary, inside the second), give what each gives alone.
+    #[test]
+    fn weight_grads_of_two_tasks_match_each_alone() {
+        if !f32::has_vector_kernel() {
+            return;
+        }
+        let mut r = rng(7);
+        let tb = 40;
+        let (e1, e2) = (
+            uniform::<f32>(tb, 100, 1.0, &mut r),
+            uniform::<f32>(tb, 33, 1.0, &mut r),
+        );
+        let (x1, x2) = (
+            uniform::<f32>(tb, 20, 1.0, &mut r),
+            uniform::<f32>(tb, 50, 1.0, &mut r),
+        );
+        let alone = |e: &Array2<f32>, x: &Array2<f32>, rows: usize| {
+            let mut grad = Array2::zeros((rows, x.ncols()));
+            let mut bias = Array1::zeros(e.ncols());
+            let mut ws = GradWorkspace::default();
+            weight_grads(
+                e.view(),
+                &mut [(x.view(), grad.view_mut())],
+                bias.view_mut(),
+                &mut ws,
+            );
+            (grad, bias)
+        };
+        let (g1, b1) = alone(&e1, &x1, 100);
+        let (g2a, b2) = alone(&e2, &x2, 33);
+        let (g2b, _) = alone(&e2, &x1, 20);
+        for n in 1..=5 {
+            let (mut d1, mut d2a, mut d2b) = (
+                Array2::zeros((100, 20)),
+                Array2::zeros((33, 50)),
+                Array2::zeros((20, 20)),
+            );
+            let (mut c1, mut c2) = (Array1::zeros(100), Array1::zeros(33));
+            let tasks = vec![
+                GradTask {
+                    errors: e1.view(),
+                    pairs: vec![(x1.view(), d1.view_mut())],
+                    bias: c1.view_mut(),
+                },
+                GradTask {
+                    errors: e2.view(),
+                    pairs: vec![(x2.view(), d2a.view_mut()), (x1.view(), d2b.view_mut())],
+                    bias: c2.view_mut(),
+                },
+            ];
+            packed_weight_grads(tasks, &mut GradWorkspace::default(), n);
+            assert_eq!(d1, g1, "{n} parts: the first task's gradient");
+            assert_eq!((&d2a, &d2b), (&g2a, &g2b), "{n} parts: the second task's");
+            assert_eq!((&c1, &c2), (&b1, &b2), "{n} parts: the biases");
         }
     }
 

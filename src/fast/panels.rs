@@ -35,6 +35,16 @@ pub enum Out {
 /// Columns per panel: two 16-lane AVX-512 registers of float32.
 pub const NR: usize = 32;
 
+/// The columns the vector kernel computes for a panel with `live` columns: a last panel
+/// of at most half a panel ([`NR`]/2, one AVX-512 register) runs one register wide.
+pub(crate) fn kernel_columns(live: usize) -> usize {
+    if live <= NR / 2 {
+        NR / 2
+    } else {
+        NR
+    }
+}
+
 /// Rows per tile: 8 rows × 2 registers = 16 float32 accumulators, enough independent
 /// multiply-add chains to hide their latency, few enough to leave registers for the panel
 /// row being read.
@@ -269,7 +279,7 @@ fn tile<F: Real, const R: usize>(
 /// keeps them on the stack), and the panel's last columns written through a mask.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
-    use super::{Out, Panels, KC, MR, NR};
+    use super::{kernel_columns, Out, Panels, KC, MR, NR};
     use ndarray::{ArrayView2, ArrayViewMut2};
     use std::arch::x86_64::*;
 
@@ -332,7 +342,7 @@ pub(crate) mod avx512 {
                     // A last panel with at most LANES live columns (N = 100 leaves 4, the
                     // head's 65 leaves 1) needs one register per row, not two: half the
                     // loads and multiply-adds of that panel.
-                    let tile = if cols <= LANES {
+                    let tile = if kernel_columns(cols) == LANES {
                         pick::<1>(m - r0)
                     } else {
                         pick::<VECS>(m - r0)
