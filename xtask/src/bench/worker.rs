@@ -76,8 +76,41 @@ fn runs(quick: bool) {
             }
         }
     }
+    for &(b, t, h) in CONFIGS {
+        let ratio = gru_over_lstm((b, t, h), budget, min_reps);
+        let record = json!({"kind": "gru_over_lstm", "b": b, "t": t, "h": h, "ratio": ratio});
+        println!("{record}");
+    }
     println!("{}", json!({"kind": "peak", "gflops": gemm_peak(quick)}));
     println!("{}", json!({"kind": "bandwidth", "gbs": bandwidth(quick)}));
+}
+
+/// The GRU's training-step time over the LSTM's at one size: the two models take steps in
+/// turn, LSTM then GRU, and the ratio is the median of the ratios of each pair of steps,
+/// so that both see the same state of a shared machine (A B A B, as against PyTorch).
+fn gru_over_lstm(config: (usize, usize, usize), budget: f64, min_reps: usize) -> f64 {
+    let mut lstm = Model::new(Cell::Lstm, Path::Fast, config);
+    let mut gru = Model::new(Cell::Gru, Path::Fast, config);
+    let mut pair = || {
+        let t = Instant::now();
+        black_box(lstm.train_step());
+        let l = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        black_box(gru.train_step());
+        (l, t.elapsed().as_secs_f64())
+    };
+    let start = Instant::now();
+    pair(); // allocates the workspaces and warms the caches
+    let trial = start.elapsed().as_secs_f64().max(1e-6);
+    let reps = ((2.0 * budget / trial) as usize).clamp(min_reps, 200);
+    let mut ratios: Vec<f64> = (0..reps)
+        .map(|_| {
+            let (l, g) = pair();
+            g / l
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
 
 /// The float32 matrix-multiply peak on this machine: the best of square products of a few
