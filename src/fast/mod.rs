@@ -95,7 +95,7 @@ pub trait FastReal: Real {
     /// Whether this type has a vector micro-kernel on this processor (float32 with
     /// AVX-512), so that [`FastReal::packed_product`] does the product.
     fn has_vector_kernel() -> bool;
-    /// `y += a · W` (or `y = a · W`, as `out` says) with a vector micro-kernel for this
+    /// `y += a · W` (or `y = a · W`, or `b + a · W`, as `out` says) with a vector micro-kernel for this
     /// type on this processor, if there is one; returns whether it did the product. `y`
     /// must be in standard layout, and may have fewer columns than W (it gets the first
     /// ones); `a` may be in any layout with non-negative strides (a transposed view
@@ -104,7 +104,7 @@ pub trait FastReal: Real {
         w: &Panels<Self>,
         a: ArrayView2<Self>,
         y: &mut ArrayViewMut2<Self>,
-        out: Out,
+        out: Out<Self>,
     ) -> bool;
 }
 
@@ -125,7 +125,7 @@ impl FastReal for f64 {
         _: &Panels<f64>,
         _: ArrayView2<f64>,
         _: &mut ArrayViewMut2<f64>,
-        _: Out,
+        _: Out<f64>,
     ) -> bool {
         false
     }
@@ -156,7 +156,7 @@ impl FastReal for f32 {
         w: &Panels<f32>,
         a: ArrayView2<f32>,
         y: &mut ArrayViewMut2<f32>,
-        out: Out,
+        out: Out<f32>,
     ) -> bool {
         #[cfg(target_arch = "x86_64")]
         if avx512() {
@@ -348,7 +348,7 @@ pub(crate) fn store<F: Real>(to: &mut [F], block: &[F; LANES]) {
 /// 4 is a cautious guess.
 pub const SMALL_BATCH: usize = 4;
 
-/// `y += a · w` (or `y = a · w`, as `out` says) for `a` (M, K), `w` (K, N) and `packed`,
+/// `y += a · w` (or `y = a · w`, or `b + a · w`, as `out` says) for `a` (M, K), `w` (K, N) and `packed`,
 /// the same `w` packed into panels: the float32 AVX-512 micro-kernel where there is one,
 /// otherwise the portable packed kernel for a few rows in standard layout and the general
 /// (blocked, optionally threaded) multiply for the rest.
@@ -357,19 +357,23 @@ fn product<F: FastReal>(
     w: ArrayView2<F>,
     packed: &Panels<F>,
     y: &mut ArrayViewMut2<F>,
-    out: Out,
+    out: Out<F>,
 ) {
     if F::packed_product(packed, a.view(), y, out) {
         return;
     }
+    match out {
+        Out::Add => {}
+        Out::Set => y.fill(F::zero()),
+        Out::Bias(b) => y
+            .rows_mut()
+            .into_iter()
+            .for_each(|mut row| row.assign(&ndarray::aview1(b))),
+    }
     if a.nrows() < SMALL_BATCH && a.is_standard_layout() {
-        if out == Out::Set {
-            y.fill(F::zero());
-        }
         packed.times_add(a, y);
     } else {
-        let beta = if out == Out::Add { F::one() } else { F::zero() };
-        general_mat_mul(F::one(), &a, &w, beta, y);
+        general_mat_mul(F::one(), &a, &w, F::one(), y);
     }
 }
 
@@ -594,10 +598,9 @@ fn column_sums<F: Real>(a: ArrayView2<F>, mut sums: ArrayViewMut1<F>) {
     }
 }
 
-/// `y = bias + a · w` (`bias` broadcast over the rows; zero if `None`), with the rows of
-/// `a` and `y` split across threads ([`parts`]); `packed` is `w` packed. The input
-/// projection of a whole sequence, or a language-model head. Each thread also fills its own
-/// rows with the bias, so the pass over `y` is shared out too.
+/// `y = bias + a · w` (`bias`, contiguous, broadcast over the rows; zero if `None`), with
+/// the rows of `a` and `y` split across threads ([`parts`]); `packed` is `w` packed. The
+/// input projection of a whole sequence, or a language-model head.
 pub fn product_split<F: FastReal>(
     a: ArrayView2<F>,
     w: ArrayView2<F>,
@@ -611,13 +614,11 @@ pub fn product_split<F: FastReal>(
         .into_iter()
         .zip(split_n(y, Axis(0), parts))
         .collect();
-    run_parts(jobs, |(a, mut y)| match bias {
-        Some(b) => {
-            y.rows_mut().into_iter().for_each(|mut row| row.assign(&b));
-            product(a, w, packed, &mut y, Out::Add);
-        }
-        None => product(a, w, packed, &mut y, Out::Set),
-    });
+    let out = match &bias {
+        Some(b) => Out::Bias(b.as_slice().expect("a bias is contiguous")),
+        None => Out::Set,
+    };
+    run_parts(jobs, |(a, mut y)| product(a, w, packed, &mut y, out));
 }
 
 /// Views a contiguous (T, B, N) array as (T·B, N): one matrix of all time steps' rows.

@@ -23,13 +23,17 @@ use crate::Real;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// What a product does with the numbers already in its output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Out {
-    /// `y += a · W`: the output holds a bias or another product to add to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Out<'a, F> {
+    /// `y += a · W`: the output holds another product to add to.
     Add,
     /// `y = a · W`: the output's old numbers are not read, which saves filling it with
-    /// zeros (or a bias) first, a pass over `y` at every call.
+    /// zeros first, a pass over `y` at every call.
     Set,
+    /// `y = b + a · W`, `b` broadcast over the rows: the bias is added as the result is
+    /// written, rather than filled in first and read back (for an input projection of a
+    /// whole sequence, two passes over a (T·B, G·H) array).
+    Bias(&'a [F]),
 }
 
 /// Columns per panel: two 16-lane AVX-512 registers of float32.
@@ -288,13 +292,13 @@ pub(crate) mod avx512 {
     /// Registers across a panel.
     const VECS: usize = NR / LANES;
 
-    /// `y += a · W` (or `y = a · W`, as `out` says), as [`Panels::times_add`], for `a`
+    /// `y += a · W` (or `y = a · W`, or `b + a · W`, as `out` says), as [`Panels::times_add`], for `a`
     /// (M, K) in any layout with non-negative strides and `y` (M, N') in standard layout,
     /// N' ≤ N: the first N' columns of the product (a weight gradient may need only some of
     /// its rows). A transposed `a` is read in place: the weight gradients multiply by their
     /// inputs transposed, and reading $a_{rk}$ at `r · rs + k · cs` costs the kernel
     /// nothing, where a copy into standard layout costs a pass over memory.
-    pub fn product(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>, out: Out) {
+    pub fn product(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>, out: Out<f32>) {
         assert!(crate::fast::avx512(), "AVX-512F is not available");
         let (k, n) = w.dim();
         let (m, n_y) = y.dim();
@@ -307,6 +311,14 @@ pub(crate) mod avx512 {
         );
         let (rs, cs) = (a.strides()[0], a.strides()[1]);
         assert!(rs >= 0 && cs >= 0, "a has a negative stride");
+        if let Out::Bias(b) = out {
+            assert_eq!(
+                b.len(),
+                n_y,
+                "the bias has {} numbers, y {n_y} columns",
+                b.len()
+            );
+        }
         let y = y.as_slice_mut().expect("y in standard layout");
         if m == 0 || k == 0 || n_y == 0 {
             return;
@@ -327,12 +339,18 @@ pub(crate) mod avx512 {
         (a, (rs, cs)): (*const f32, (usize, usize)),
         y: &mut [f32],
         (m, k, n): (usize, usize, usize),
-        out: Out,
+        out: Out<f32>,
     ) {
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
-            // Only the first block of K may overwrite: the later ones add to it.
-            let add = out == Out::Add || k0 > 0;
+            // Only the first block of K may overwrite (or start from the bias): the later
+            // ones add to it.
+            let (add, bias) = match out {
+                _ if k0 > 0 => (true, None),
+                Out::Add => (true, None),
+                Out::Set => (false, None),
+                Out::Bias(b) => (false, Some(b)),
+            };
             for (p, panel) in w.data.chunks_exact(k * NR).take(n.div_ceil(NR)).enumerate() {
                 let cols = NR.min(n - p * NR);
                 let block = panel.as_ptr().add(k0 * NR);
@@ -347,15 +365,23 @@ pub(crate) mod avx512 {
                     } else {
                         pick::<VECS>(m - r0)
                     };
-                    tile(a_tile, (rs, cs), kc, block, (y_tile, n, cols), add);
+                    // This panel's columns of the bias, or null.
+                    let b = bias.map_or(std::ptr::null(), |b| b.as_ptr().add(p * NR));
+                    tile(a_tile, (rs, cs), kc, block, (y_tile, n, cols), (add, b));
                 }
             }
         }
     }
 
     /// A tile of the kernel, as a function pointer.
-    type Tile =
-        unsafe fn(*const f32, (usize, usize), usize, *const f32, (*mut f32, usize, usize), bool);
+    type Tile = unsafe fn(
+        *const f32,
+        (usize, usize),
+        usize,
+        *const f32,
+        (*mut f32, usize, usize),
+        (bool, *const f32),
+    );
 
     /// The tile for `rows` (up to [`MR`]) rows, `V` registers wide.
     fn pick<const V: usize>(rows: usize) -> Tile {
@@ -374,7 +400,8 @@ pub(crate) mod avx512 {
     // ANCHOR: avx512_tile
     /// `R` rows of `a` (strides `rs`, `cs`) times `kc` rows of one panel (NR wide, of which
     /// the first `V` registers' worth are read), added to `cols` columns of `R` rows of `y`
-    /// (row stride `n`), or written over them if not `add`.
+    /// (row stride `n`), or, if not `add`, written over them, plus the `cols` numbers at
+    /// `bias` unless it is null.
     ///
     /// A multiply-add takes 4 cycles to give its result and the processor starts one or
     /// two per cycle, so at least 4 to 8 independent sums must be in flight. A full tile
@@ -389,7 +416,7 @@ pub(crate) mod avx512 {
         kc: usize,
         panel: *const f32,
         (y, n, cols): (*mut f32, usize, usize),
-        add: bool,
+        (add, bias): (bool, *const f32),
     ) {
         let mut acc = [[_mm512_setzero_ps(); V]; R];
         let mut odd = [[_mm512_setzero_ps(); V]; R];
@@ -424,6 +451,8 @@ pub(crate) mod avx512 {
                 let mut sum = _mm512_add_ps(acc_r[v], odd_r[v]);
                 if add {
                     sum = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out), sum);
+                } else if !bias.is_null() {
+                    sum = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, bias.add(first)), sum);
                 }
                 _mm512_mask_storeu_ps(out, mask, sum);
             }
@@ -505,6 +534,13 @@ mod tests {
             let mut zeros = Array2::zeros((m, n));
             f32::packed_product(&panels, a.view(), &mut zeros.view_mut(), Out::Add);
             assert_eq!(set, zeros, "({m}, {k}, {n}): y = a · W");
+            // With a bias: the same sum as adding the product to rows holding the bias.
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25 - 3.0).collect();
+            let mut biased = Array2::from_elem((m, n), f32::NAN);
+            f32::packed_product(&panels, a.view(), &mut biased.view_mut(), Out::Bias(&bias));
+            let mut rows = Array2::from_shape_fn((m, n), |(_, j)| bias[j]);
+            f32::packed_product(&panels, a.view(), &mut rows.view_mut(), Out::Add);
+            assert_eq!(biased, rows, "({m}, {k}, {n}): y = b + a · W");
         }
     }
 
