@@ -285,13 +285,29 @@ impl Model {
             .zip(losses.iter_mut())
             .collect();
         run_parts(jobs, |((mut logits, targets), loss)| {
-            for (mut row, &y) in logits.rows_mut().into_iter().zip(targets) {
-                let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                row.mapv_inplace(|v| (v - max).fast_exp());
-                let sum = row.sum();
+            for (row, &y) in logits.rows_mut().into_iter().zip(targets) {
+                let row = row.into_slice().expect("rows of the logits are contiguous");
+                // Eight partial maxima and sums, so that no step waits on the one before
+                // and the loops compile to vector instructions.
+                let mut maxima = [f32::NEG_INFINITY; 8];
+                for chunk in row.chunks(8) {
+                    for (&v, m) in chunk.iter().zip(&mut maxima) {
+                        *m = m.max(v);
+                    }
+                }
+                let max = maxima.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                let mut sums = [0.0f32; 8];
+                for chunk in row.chunks_mut(8) {
+                    for (e, s) in chunk.iter_mut().zip(&mut sums) {
+                        *e = (*e - max).fast_exp();
+                        *s += *e;
+                    }
+                }
+                let sum: f32 = sums.iter().sum();
                 *loss += sum.ln() - row[y].ln();
                 // dL/dlogit = (softmax - onehot) / N
-                row.mapv_inplace(|e| e / (sum * n));
+                let scale = 1.0 / (sum * n);
+                row.iter_mut().for_each(|e| *e *= scale);
                 row[y] -= 1.0 / n;
             }
         });
