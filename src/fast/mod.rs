@@ -95,11 +95,11 @@ pub trait FastReal: Real {
     /// Whether this type has a vector micro-kernel on this processor (float32 with
     /// AVX-512), so that [`FastReal::packed_product`] does the product.
     fn has_vector_kernel() -> bool;
-    /// `y += a · W` (or `y = a · W`, or `b + a · W`, as `out` says) with a vector micro-kernel for this
-    /// type on this processor, if there is one; returns whether it did the product. `y`
-    /// must be in standard layout, and may have fewer columns than W (it gets the first
-    /// ones); `a` may be in any layout with non-negative strides (a transposed view
-    /// included).
+    /// `y += a · W` (or `y = a · W`, or `b + a · W`, as `out` says) with a vector
+    /// micro-kernel for this type on this processor, if there is one; returns whether it did
+    /// the product. `y` must be in standard layout, and may have fewer columns than W (it
+    /// gets the first ones); `a` may be in any layout with non-negative strides (a
+    /// transposed view included).
     fn packed_product(
         w: &Panels<Self>,
         a: ArrayView2<Self>,
@@ -348,10 +348,10 @@ pub(crate) fn store<F: Real>(to: &mut [F], block: &[F; LANES]) {
 /// 4 is a cautious guess.
 pub const SMALL_BATCH: usize = 4;
 
-/// `y += a · w` (or `y = a · w`, or `b + a · w`, as `out` says) for `a` (M, K), `w` (K, N) and `packed`,
-/// the same `w` packed into panels: the float32 AVX-512 micro-kernel where there is one,
-/// otherwise the portable packed kernel for a few rows in standard layout and the general
-/// (blocked, optionally threaded) multiply for the rest.
+/// `y += a · w` (or `y = a · w`, or `b + a · w`, as `out` says) for `a` (M, K), `w` (K, N)
+/// and `packed`, the same `w` packed into panels: the float32 AVX-512 micro-kernel where
+/// there is one, otherwise the portable packed kernel for a few rows in standard layout and
+/// the general (blocked, optionally threaded) multiply for the rest.
 fn product<F: FastReal>(
     a: ArrayView2<F>,
     w: ArrayView2<F>,

@@ -292,12 +292,13 @@ pub(crate) mod avx512 {
     /// Registers across a panel.
     const VECS: usize = NR / LANES;
 
-    /// `y += a · W` (or `y = a · W`, or `b + a · W`, as `out` says), as [`Panels::times_add`], for `a`
-    /// (M, K) in any layout with non-negative strides and `y` (M, N') in standard layout,
-    /// N' ≤ N: the first N' columns of the product (a weight gradient may need only some of
-    /// its rows). A transposed `a` is read in place: the weight gradients multiply by their
-    /// inputs transposed, and reading $a_{rk}$ at `r · rs + k · cs` costs the kernel
-    /// nothing, where a copy into standard layout costs a pass over memory.
+    /// `y += a · W` (or `y = a · W`, or `b + a · W`, as `out` says), as
+    /// [`Panels::times_add`], for `a` (M, K) in any layout with non-negative strides and `y`
+    /// (M, N') in standard layout, N' ≤ N: the first N' columns of the product (a weight
+    /// gradient may need only some of its rows). A transposed `a` is read in place: the
+    /// weight gradients multiply by their inputs transposed, and reading $a_{rk}$ at
+    /// `r · rs + k · cs` costs the kernel nothing, where a copy into standard layout costs a
+    /// pass over memory.
     pub fn product(w: &Panels<f32>, a: ArrayView2<f32>, y: &mut ArrayViewMut2<f32>, out: Out<f32>) {
         assert!(crate::fast::avx512(), "AVX-512F is not available");
         let (k, n) = w.dim();
