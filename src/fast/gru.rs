@@ -99,10 +99,9 @@ pub struct FastGruBackward<F> {
     pub dh0: Array2<F>,
     /// The total $\partial L/\partial h_t$ at every step: (T, B, H).
     pub dhs: Array3<F>,
-    dgx: Array3<F>,     // (T, B, 3H)  dL/d(x_t W_ih^T + b_ih): da_r, da_z, da_n
-    dgh_n: Array3<F>,   // (T, B, H)  dL/d(the candidate's recurrent half): r ⊙ da_n
-    w_hh_rz: Panels<F>, // W_hh's first 2H rows (2H, H), packed for the product of every step
-    w_hh_n: Panels<F>,  // W_hh's last H rows (H, H), packed likewise
+    dgh: Array3<F>,   // (T, B, 3H)  dL/d(h_{t-1} W_hh^T + b_hh): da_r, da_z, r ⊙ da_n
+    dgx_n: Array3<F>, // (T, B, H)  dL/d(the candidate's input half): da_n
+    w_hh: Panels<F>,  // W_hh (3H, H), packed for the product of every step
     grad_ws: GradWorkspace<F>,
 }
 
@@ -118,10 +117,9 @@ impl<F: FastReal> Default for FastGruBackward<F> {
             dxs: None,
             dh0: Array2::zeros((0, 0)),
             dhs: Array3::zeros((0, 0, 0)),
-            dgx: Array3::zeros((0, 0, 0)),
-            dgh_n: Array3::zeros((0, 0, 0)),
-            w_hh_rz: Panels::default(),
-            w_hh_n: Panels::default(),
+            dgh: Array3::zeros((0, 0, 0)),
+            dgx_n: Array3::zeros((0, 0, 0)),
+            w_hh: Panels::default(),
             grad_ws: GradWorkspace::default(),
         }
     }
@@ -309,20 +307,17 @@ impl<F: FastReal> FastGru<F> {
             dxs,
             dh0: dh_next,
             dhs: dh_total,
-            dgx,
-            dgh_n,
-            w_hh_rz,
-            w_hh_n,
+            dgh,
+            dgx_n,
+            w_hh,
             grad_ws,
         } = out;
         fit(dh_next, (batch, h)); // (B, H)  dL/dh_{t-1} through step t; at the end, dL/dh_0
         fit(dh_total, (t_len, batch, h)); // (T, B, H)
-        fit(dgx, (t_len, batch, 3 * h)); // (T, B, 3H)
-        fit(dgh_n, (t_len, batch, h)); // (T, B, H)
+        fit(dgh, (t_len, batch, 3 * h)); // (T, B, 3H)
+        fit(dgx_n, (t_len, batch, h)); // (T, B, H)
         dh_next.fill(F::zero());
-        let (w_rz, w_n) = self.w_hh.view().split_at(Axis(0), 2 * h);
-        w_hh_rz.pack(w_rz);
-        w_hh_n.pack(w_n);
+        w_hh.pack(self.w_hh.view());
         {
             // Back through time, each part of the batch on its own thread, as forward.
             let n = parts(batch, 2.0 * (t_len * batch * h * 3 * h) as f64);
@@ -332,8 +327,8 @@ impl<F: FastReal> FastGru<F> {
             let mut gh_n = split_n(cache.gh_n.view(), Axis(1), n).into_iter();
             let mut hs = split_n(cache.hs.view(), Axis(1), n).into_iter();
             let mut dh_total = split_n(dh_total.view_mut(), Axis(1), n).into_iter();
-            let mut dgx = split_n(dgx.view_mut(), Axis(1), n).into_iter();
-            let mut dgh_n = split_n(dgh_n.view_mut(), Axis(1), n).into_iter();
+            let mut dgh = split_n(dgh.view_mut(), Axis(1), n).into_iter();
+            let mut dgx_n = split_n(dgx_n.view_mut(), Axis(1), n).into_iter();
             let mut dh_next = split_n(dh_next.view_mut(), Axis(0), n).into_iter();
             for _ in 0..n {
                 jobs.push(BackwardPart {
@@ -342,26 +337,25 @@ impl<F: FastReal> FastGru<F> {
                     gh_n: gh_n.next().expect("n parts"),
                     hs: hs.next().expect("n parts"),
                     dh_total: dh_total.next().expect("n parts"),
-                    dgx: dgx.next().expect("n parts"),
-                    dgh_n: dgh_n.next().expect("n parts"),
+                    dgh: dgh.next().expect("n parts"),
+                    dgx_n: dgx_n.next().expect("n parts"),
                     dh_next: dh_next.next().expect("n parts"),
                 });
             }
-            let w_hh = (&*w_hh_rz, &*w_hh_n);
+            let w_hh = &*w_hh;
             run_parts(jobs, |part| self.recur_backward(w_hh, part));
         }
-        self.param_grads(cache, dgx.view(), dgh_n.view(), grads, grad_ws);
+        self.param_grads(cache, dgh.view(), dgx_n.view(), grads, grad_ws);
         if input_grads {
             let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
             fit(dx, (t_len, batch, d));
-            // dL/dx_t = dgx_t W_ih for every step at once: (T·B, 3H)·(3H, D).
-            general_mat_mul(
-                F::one(),
-                &flat(dgx.view()),
-                &self.w_ih,
-                F::zero(),
-                &mut flat_mut(dx.view_mut()),
-            );
+            // dL/dx_t = (da_r, da_z, da_n) W_ih for every step at once, (T·B, 3H)·(3H, D),
+            // in two parts of K: the gates' errors are the first 2H columns of dgh.
+            let (w_ih_rz, w_ih_n) = self.w_ih.view().split_at(Axis(0), 2 * h);
+            let mut dx = flat_mut(dx.view_mut()); // (T·B, D)
+            let da_rz = flat(dgh.view()).slice_move(s![.., ..2 * h]); // (T·B, 2H)
+            general_mat_mul(F::one(), &da_rz, &w_ih_rz, F::zero(), &mut dx);
+            general_mat_mul(F::one(), &flat(dgx_n.view()), &w_ih_n, F::one(), &mut dx);
         } else {
             *dxs = None;
         }
@@ -369,64 +363,58 @@ impl<F: FastReal> FastGru<F> {
     }
 
     /// The sequential loop of the backward pass, for the rows of one part of the batch.
-    fn recur_backward(&self, (w_rz, w_n): (&Panels<F>, &Panels<F>), part: BackwardPart<'_, F>) {
+    fn recur_backward(&self, w_hh: &Panels<F>, part: BackwardPart<'_, F>) {
         let BackwardPart {
             dhs,
             gates,
             gh_n,
             hs,
             mut dh_total,
-            mut dgx,
-            mut dgh_n,
+            mut dgh,
+            mut dgx_n,
             mut dh_next,
         } = part;
-        let (t_len, h) = (dgx.len_of(Axis(0)), dgh_n.len_of(Axis(2)));
-        let (w_hh_rz, w_hh_n) = self.w_hh.view().split_at(Axis(0), 2 * h);
-        for t in (0..t_len).rev() {
+        for t in (0..dgh.len_of(Axis(0))).rev() {
             let dhs_t = dhs.index_axis(Axis(0), t); // (B, H)  from the layers above
             let dh_t = dh_total.index_axis_mut(Axis(0), t); // (B, H)  set to dhs_t + dh_next
             let g_t = gates.index_axis(Axis(0), t); // (B, 3H)
             let gh_n_t = gh_n.index_axis(Axis(0), t); // (B, H)
             let h_prev = hs.index_axis(Axis(0), t); // (B, H)
-            let mut dgx_t = dgx.index_axis_mut(Axis(0), t); // (B, 3H)
-            let mut dgh_n_t = dgh_n.index_axis_mut(Axis(0), t); // (B, H)
+            let mut dgh_t = dgh.index_axis_mut(Axis(0), t); // (B, 3H)
+            let dgx_n_t = dgx_n.index_axis_mut(Axis(0), t); // (B, H)
             cells_backward(
                 g_t,
                 gh_n_t,
                 h_prev,
                 (dhs_t, dh_t),
-                dgx_t.view_mut(),
-                dgh_n_t.view_mut(),
+                dgh_t.view_mut(),
+                dgx_n_t,
                 dh_next.view_mut(),
             );
 
-            // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh W_hh, where the recurrent halves'
-            // errors dgh are (da_r, da_z) of dgx_t and r ⊙ da_n of dgh_n_t: the product in
-            // two parts of K, (B, 2H)·(2H, H) and (B, H)·(H, H), read where they lie.
-            let mut dh_prev = dh_next.view_mut();
-            let da_rz = dgx_t.slice(s![.., ..2 * h]); // (B, 2H)
-            product(da_rz, w_hh_rz, w_rz, &mut dh_prev, Out::Add);
-            product(dgh_n_t.view(), w_hh_n, w_n, &mut dh_prev, Out::Add);
+            // dL/dh_{t-1} = dh_t ⊙ z_t (set above) + dgh_t W_hh: one (B, 3H)·(3H, H)
+            // product, as the LSTM's (B, 4H)·(4H, H).
+            product(dgh_t.view(), self.w_hh.view(), w_hh, &mut dh_next, Out::Add);
         }
     }
     // ANCHOR_END: backward
 
     // ANCHOR: param_grads
     /// As the LSTM's: each weight gradient is one product over all T·B rows,
-    /// $\partial L/\partial W_{ih} = G_x'^\top X$, $\partial L/\partial W_{hh} = G_h'^\top
-    /// H_{prev}$, and the biases are the column sums of $G_x'$ and $G_h'$. The two error
+    /// $\partial L/\partial W_{hh} = G_h'^\top H_{prev}$, $\partial L/\partial W_{ih} =
+    /// G_x'^\top X$, and the biases are the column sums of $G_h'$ and $G_x'$. The two error
     /// matrices differ only in the candidate's block ($r_t \odot a_n'$ against $a_n'$), so
-    /// the backward pass keeps $G_x'$ and that one block of $G_h'$, and the products read
+    /// the backward pass keeps $G_h'$ and that one block of $G_x'$, and the products read
     /// the shared blocks once.
     fn param_grads(
         &self,
         cache: &FastGruCache<F>,
-        dgx: ArrayView3<F>,
-        dgh_n: ArrayView3<F>,
+        dgh: ArrayView3<F>,
+        dgx_n: ArrayView3<F>,
         grads: &mut GruGrads<F>,
         ws: &mut GradWorkspace<F>,
     ) {
-        let (t_len, _, _) = dgx.dim();
+        let (t_len, _, _) = dgh.dim();
         let h = self.hidden_size();
         fit(&mut grads.w_ih, self.w_ih.raw_dim()); // (3H, D)
         fit(&mut grads.w_hh, self.w_hh.raw_dim()); // (3H, H)
@@ -434,29 +422,29 @@ impl<F: FastReal> FastGru<F> {
         fit(&mut grads.b_hh, 3 * h); // (3H,)
         let h_prev = flat(cache.hs.slice(s![..t_len, .., ..])); // (T·B, H)
         let xs = flat(cache.xs.view()); // (T·B, D)
-        let (w_hh_rz, w_hh_n) = grads.w_hh.view_mut().split_at(Axis(0), 2 * h);
-        let (_, b_hh_n) = grads.b_hh.view_mut().split_at(Axis(0), 2 * h);
+        let (w_ih_rz, w_ih_n) = grads.w_ih.view_mut().split_at(Axis(0), 2 * h);
+        let (_, b_ih_n) = grads.b_ih.view_mut().split_at(Axis(0), 2 * h);
         // Both products in one hand-off to the threads, which share out the panels of both.
         weight_grads_of(
             vec![
                 // The reset and update gates get the same error through both halves, so
-                // W_hh's first 2H rows take the first 2H columns of the input halves' errors.
+                // W_ih's first 2H rows take the first 2H columns of the recurrent halves'.
                 GradTask {
-                    errors: flat(dgx.view()), // (T·B, 3H)
-                    pairs: vec![(xs, grads.w_ih.view_mut()), (h_prev, w_hh_rz)],
-                    bias: grads.b_ih.view_mut(),
+                    errors: flat(dgh.view()), // (T·B, 3H)
+                    pairs: vec![(h_prev, grads.w_hh.view_mut()), (xs, w_ih_rz)],
+                    bias: grads.b_hh.view_mut(),
                 },
-                // The candidate's recurrent half is scaled by r: its own errors, r ⊙ da_n.
+                // The candidate's input half is not scaled by r: its own errors, da_n.
                 GradTask {
-                    errors: flat(dgh_n.view()), // (T·B, H)
-                    pairs: vec![(h_prev, w_hh_n)],
-                    bias: b_hh_n,
+                    errors: flat(dgx_n.view()), // (T·B, H)
+                    pairs: vec![(xs, w_ih_n)],
+                    bias: b_ih_n,
                 },
             ],
             ws,
         );
-        let b_rz = grads.b_ih.slice(s![..2 * h]);
-        grads.b_hh.slice_mut(s![..2 * h]).assign(&b_rz);
+        let b_rz = grads.b_hh.slice(s![..2 * h]);
+        grads.b_ih.slice_mut(s![..2 * h]).assign(&b_rz);
     }
     // ANCHOR_END: param_grads
 }
@@ -476,8 +464,8 @@ struct BackwardPart<'a, F> {
     gh_n: ArrayView3<'a, F>,        // (T, b, H)
     hs: ArrayView3<'a, F>,          // (T+1, b, H)
     dh_total: ArrayViewMut3<'a, F>, // (T, b, H)
-    dgx: ArrayViewMut3<'a, F>,      // (T, b, 3H)
-    dgh_n: ArrayViewMut3<'a, F>,    // (T, b, H)
+    dgh: ArrayViewMut3<'a, F>,      // (T, b, 3H)
+    dgx_n: ArrayViewMut3<'a, F>,    // (T, b, H)
     dh_next: ArrayViewMut2<'a, F>,  // (b, H)
 }
 
@@ -512,20 +500,20 @@ multiversion! {
         gh_n_t: ArrayView2<F>,
         h_prev: ArrayView2<F>,
         dh_t: (ArrayView2<F>, ArrayViewMut2<F>),
-        dgx_t: ArrayViewMut2<F>,
-        dgh_n_t: ArrayViewMut2<F>,
+        dgh_t: ArrayViewMut2<F>,
+        dgx_n_t: ArrayViewMut2<F>,
         dh_next: ArrayViewMut2<F>,
     ) {
         let (dhs_t, mut dh_t) = dh_t;
-        let (mut dgx_t, mut dgh_n_t, mut dh_next) = (dgx_t, dgh_n_t, dh_next);
-        for b in 0..dgx_t.nrows() {
+        let (mut dgh_t, mut dgx_n_t, mut dh_next) = (dgh_t, dgx_n_t, dh_next);
+        for b in 0..dgh_t.nrows() {
             cell_backward(
                 slice(g_t.row(b)),
                 slice(gh_n_t.row(b)),
                 slice(h_prev.row(b)),
                 (slice(dhs_t.row(b)), slice_mut(dh_t.row_mut(b))),
-                slice_mut(dgx_t.row_mut(b)),
-                slice_mut(dgh_n_t.row_mut(b)),
+                slice_mut(dgh_t.row_mut(b)),
+                slice_mut(dgx_n_t.row_mut(b)),
                 slice_mut(dh_next.row_mut(b)),
             );
         }
@@ -586,9 +574,9 @@ fn cell_forward<F: FastReal>(
 // ANCHOR: cell_backward
 /// One example backwards, mirroring [`cell_forward`]. `dh_next` holds $\partial
 /// L/\partial h_t$ through the later steps; with `dhs` (from the layers above) it makes
-/// the total, written to `dh_total`. From it, writes the errors on the input halves
-/// (`dgx`: $a_r', a_z', a_n'$) and on the candidate's recurrent half (`dgh_n`: $r_t \odot
-/// a_n'$; the reset and update gates' recurrent halves have the same errors as their input
+/// the total, written to `dh_total`. From it, writes the errors on the recurrent halves
+/// (`dgh`: $a_r', a_z', r_t \odot a_n'$) and on the candidate's input half (`dgx_n`: $a_n'$;
+/// the reset and update gates' input halves have the same errors as their recurrent
 /// halves), and sets `dh_next` to the direct path into $h_{t-1}$, $\partial L/\partial h_t
 /// \odot z_t$ (the product through $W_{hh}$ is added by the caller).
 #[inline(always)]
@@ -597,15 +585,15 @@ fn cell_backward<F: FastReal>(
     gh_n: &[F],
     h_prev: &[F],
     (dhs, dh_total): (&[F], &mut [F]),
-    dgx: &mut [F],
-    dgh_n: &mut [F],
+    dgh: &mut [F],
+    dgx_n: &mut [F],
     dh_next: &mut [F],
 ) {
     let m = dh_total.len();
     let (gr, rest) = g.split_at(m);
     let (gz, gn) = rest.split_at(m);
-    let (dxr, rest) = dgx.split_at_mut(m);
-    let (dxz, dxn) = rest.split_at_mut(m);
+    let (dhr, rest) = dgh.split_at_mut(m);
+    let (dhz, dhn) = rest.split_at_mut(m);
     let one = F::one();
     for j0 in (0..m).step_by(LANES) {
         let at = j0..(j0 + LANES).min(m);
@@ -617,7 +605,7 @@ fn cell_backward<F: FastReal>(
         let (hn, hp) = (lanes(&gh_n[at.clone()]), lanes(&h_prev[at.clone()]));
         let (above, later) = (lanes(&dhs[at.clone()]), lanes(&dh_next[at.clone()]));
         let mut d = [F::zero(); LANES];
-        let mut out = [[F::zero(); LANES]; 5]; // da_r, da_z, da_n, r ⊙ da_n, dh_prev
+        let mut out = [[F::zero(); LANES]; 5]; // da_r, da_z, r ⊙ da_n, da_n, dh_prev
         for j in 0..LANES {
             d[j] = above[j] + later[j];
             // h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
@@ -627,14 +615,14 @@ fn cell_backward<F: FastReal>(
             let da_r = da_n * hn[j] * (r[j] * (one - r[j]));
             out[0][j] = da_r;
             out[1][j] = da_z;
-            out[2][j] = da_n;
-            out[3][j] = da_n * r[j];
+            out[2][j] = da_n * r[j];
+            out[3][j] = da_n;
             out[4][j] = d[j] * z[j];
         }
-        store(&mut dxr[at.clone()], &out[0]);
-        store(&mut dxz[at.clone()], &out[1]);
-        store(&mut dxn[at.clone()], &out[2]);
-        store(&mut dgh_n[at.clone()], &out[3]);
+        store(&mut dhr[at.clone()], &out[0]);
+        store(&mut dhz[at.clone()], &out[1]);
+        store(&mut dhn[at.clone()], &out[2]);
+        store(&mut dgx_n[at.clone()], &out[3]);
         store(&mut dh_total[at.clone()], &d);
         store(&mut dh_next[at], &out[4]);
     }

@@ -157,20 +157,38 @@ impl Results {
         self.peak.iter().find(|p| p.0 == threads).map(|p| p.1)
     }
 
-    /// The GRU's training-step time over the LSTM's, same size and threads: the median
-    /// over rounds of the ratio measured with the two taking steps in turn.
-    fn gru_over_lstm(&self, config: (usize, usize, usize), threads: usize) -> Option<f64> {
-        median(
-            self.records
-                .iter()
-                .filter(|r| {
-                    r["kind"] == "gru_over_lstm"
-                        && int(r, "threads") == threads
-                        && (int(r, "b"), int(r, "t"), int(r, "h")) == config
-                })
-                .map(|r| num(r, "ratio"))
-                .collect(),
-        )
+    /// The `second` cell's training-step time over the `first`'s, same size and threads,
+    /// the two taking steps in turn: the median and the quartiles of the ratios of every
+    /// turn of every round.
+    fn in_turns(
+        &self,
+        [first, second]: [Cell; 2],
+        config: (usize, usize, usize),
+        threads: usize,
+    ) -> Option<[f64; 3]> {
+        let mut ratios: Vec<f64> = self
+            .records
+            .iter()
+            .filter(|r| {
+                r["kind"] == "in_turns"
+                    && r["first"] == first.name()
+                    && r["second"] == second.name()
+                    && int(r, "threads") == threads
+                    && (int(r, "b"), int(r, "t"), int(r, "h")) == config
+            })
+            .filter_map(|r| r["ratios"].as_array())
+            .flatten()
+            .filter_map(Value::as_f64)
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+        (!ratios.is_empty()).then(|| {
+            [
+                at(0.25),
+                median(ratios.clone()).unwrap_or(f64::NAN),
+                at(0.75),
+            ]
+        })
     }
 
     /// The main table as Markdown (also what the terminal shows).
@@ -219,15 +237,25 @@ impl Results {
             cell(by(&self.bandwidth, 1), "GB/s"),
             cell(by(&self.bandwidth, 2), "GB/s")
         );
-        for &config in CONFIGS {
+        let pairs = CONFIGS
+            .iter()
+            .map(|&config| ([Cell::Lstm, Cell::Gru], config, "GRU / LSTM"))
+            .chain([(
+                [Cell::Gru, Cell::Gru],
+                (1, 100, 100),
+                "one GRU / a copy of it (a check of the method: 1 expected)",
+            )]);
+        for (cells, config, what) in pairs {
             let (b, t, h) = config;
             let ratio = |th| {
-                self.gru_over_lstm(config, th)
-                    .map_or("–".into(), |v| format!("{v:.2}"))
+                self.in_turns(cells, config, th)
+                    .map_or("–".into(), |[p25, m, p75]| {
+                        format!("{m:.2} ({p25:.2}–{p75:.2})")
+                    })
             };
             let _ = writeln!(
                 s,
-                "| GRU / LSTM training-step time at ({b}, {t}, {h}), steps in turn | {} | {} |",
+                "| {what}, training-step time at ({b}, {t}, {h}), steps in turn: median (quartiles) | {} | {} |",
                 ratio(1),
                 ratio(2)
             );
