@@ -526,6 +526,11 @@ multiversion! {
 /// recurrent products $h_{t-1} W_{hh}^\top$, to which the candidate's adds `b_hn` (H).
 /// Writes the candidate's recurrent half (kept for the backward pass) and $h_t$. Blocks
 /// of [`LANES`] units in local arrays, as the LSTM's.
+///
+/// Two passes over the blocks: the gates of every block, then the candidates and $h_t$.
+/// A candidate waits for its reset gate's exponential, and in one pass each block's
+/// candidate would wait right behind its own gate; with the gates of all blocks first,
+/// the processor has many independent exponentials to overlap in each pass.
 #[inline(always)]
 fn cell_forward<F: FastReal>(
     g: &mut [F],
@@ -543,27 +548,33 @@ fn cell_forward<F: FastReal>(
     let one = F::one();
     for j0 in (0..m).step_by(LANES) {
         let at = j0..(j0 + LANES).min(m);
-        let (mut r, mut z, mut n) = (
+        let (mut r, mut z) = (lanes(&gr[at.clone()]), lanes(&gz[at.clone()]));
+        let (hr, hz) = (lanes(&ghr[at.clone()]), lanes(&ghz[at.clone()]));
+        for j in 0..LANES {
+            r[j] = (r[j] + hr[j]).fast_sigmoid();
+            z[j] = (z[j] + hz[j]).fast_sigmoid();
+        }
+        store(&mut gr[at.clone()], &r);
+        store(&mut gz[at], &z);
+    }
+    for j0 in (0..m).step_by(LANES) {
+        let at = j0..(j0 + LANES).min(m);
+        let (r, z, mut n) = (
             lanes(&gr[at.clone()]),
             lanes(&gz[at.clone()]),
             lanes(&gn[at.clone()]),
         );
-        let (hr, hz, mut hn) = (
-            lanes(&ghr[at.clone()]),
-            lanes(&ghz[at.clone()]),
+        let (mut hn, b_n, hp) = (
             lanes(&ghn[at.clone()]),
+            lanes(&b_hn[at.clone()]),
+            lanes(&h_prev[at.clone()]),
         );
-        let (b_n, hp) = (lanes(&b_hn[at.clone()]), lanes(&h_prev[at.clone()]));
         let mut ht = [F::zero(); LANES];
         for j in 0..LANES {
             hn[j] += b_n[j];
-            r[j] = (r[j] + hr[j]).fast_sigmoid();
-            z[j] = (z[j] + hz[j]).fast_sigmoid();
             n[j] = (n[j] + r[j] * hn[j]).fast_tanh();
             ht[j] = (one - z[j]) * n[j] + z[j] * hp[j];
         }
-        store(&mut gr[at.clone()], &r);
-        store(&mut gz[at.clone()], &z);
         store(&mut gn[at.clone()], &n);
         store(&mut gh_n[at.clone()], &hn);
         store(&mut h[at], &ht);
