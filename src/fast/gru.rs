@@ -347,7 +347,7 @@ impl<F: FastReal> FastGru<F> {
         }
         self.param_grads(cache, dgh.view(), dgx_n.view(), grads, grad_ws);
         if input_grads {
-            let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
+            let dx = dxs.get_or_insert_with(|| Array3::zeros((0, 0, 0)));
             fit(dx, (t_len, batch, d));
             // dL/dx_t = (da_r, da_z, da_n) W_ih for every step at once, (T·B, 3H)·(3H, D),
             // in two parts of K: the gates' errors are the first 2H columns of dgh.

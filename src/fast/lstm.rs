@@ -393,7 +393,7 @@ impl<F: FastReal> FastLstm<F> {
         }
         self.param_grads(cache, dzs.view(), grads, grad_ws);
         if input_grads {
-            let dx = dxs.get_or_insert_with(|| Array3::zeros((t_len, batch, d)));
+            let dx = dxs.get_or_insert_with(|| Array3::zeros((0, 0, 0)));
             fit(dx, (t_len, batch, d));
             // dL/dx_t = dz_t W_ih for every step at once: (T·B, 4H)·(4H, D).
             general_mat_mul(

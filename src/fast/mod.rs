@@ -633,14 +633,24 @@ fn flat_mut<F>(a: ArrayViewMut3<'_, F>) -> ArrayViewMut2<'_, F> {
 }
 
 /// Replaces `a` by zeros of `shape` unless it has that shape already (then leaves it as
-/// it is: every caller overwrites it).
+/// it is: every caller overwrites it). The new array starts on a cache-line boundary
+/// (64 bytes): the threads split the workspaces by rows, and a boundary between two
+/// threads' rows that fell inside a cache line would have both cores writing that line at
+/// every time step.
 fn fit<F: Real, D: ndarray::Dimension>(
     a: &mut ndarray::Array<F, D>,
     shape: impl ndarray::IntoDimension<Dim = D>,
 ) {
     let shape = shape.into_dimension();
     if a.raw_dim() != shape {
-        *a = ndarray::Array::zeros(shape);
+        let n = shape.size();
+        let line = 64 / std::mem::size_of::<F>();
+        let buffer = ndarray::Array1::<F>::zeros(n + line);
+        let start = buffer.as_ptr().align_offset(64).min(line);
+        *a = buffer
+            .slice_move(s![start..start + n])
+            .into_shape_with_order(shape)
+            .expect("n numbers in that shape");
     }
 }
 
@@ -802,6 +812,19 @@ mod tests {
                 .fold(0.0f64, |m, &v| m.max(v))
                 < 1e-12
         );
+    }
+
+    #[test]
+    fn fitted_workspaces_start_on_a_cache_line() {
+        for n in [1, 3, 17, 100, 4099] {
+            let mut a = Array2::<f32>::zeros((0, 0));
+            fit(&mut a, (n, 3));
+            assert_eq!(a.as_ptr() as usize % 64, 0, "f32, {n} rows");
+            assert!(a.is_standard_layout() && a.iter().all(|&v| v == 0.0));
+            let mut b = ndarray::Array3::<f64>::zeros((0, 0, 0));
+            fit(&mut b, (2, n, 5));
+            assert_eq!(b.as_ptr() as usize % 64, 0, "f64, {n} rows");
+        }
     }
 
     #[test]
